@@ -286,7 +286,10 @@ impl FunctionGroup {
         b.put(grp_off::NOI, &(self.noi & NOI_MASK).to_be_bytes());
         b.put(grp_off::VERSION, &[self.version]);
         b.put(grp_off::FLAGS, &[self.flags.0]);
-        b.put(grp_off::MAXSTBL, &(self.maxstbl & MAXSTBL_MASK).to_be_bytes());
+        b.put(
+            grp_off::MAXSTBL,
+            &(self.maxstbl & MAXSTBL_MASK).to_be_bytes(),
+        );
         b.put(grp_off::MUI, &self.mui.to_be_bytes());
         b.put(grp_off::DTSM, &[self.dtsm]);
         b.put(grp_off::DASM, &self.dasm.to_be_bytes());
@@ -303,7 +306,11 @@ pub fn encode_rc(rsp: &mut [u8], code: u16) {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::cast_possible_truncation)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation
+)]
 mod tests {
     use super::*;
 
@@ -311,7 +318,10 @@ mod tests {
     fn sample_function() -> PciFunction {
         let mut bars = [Bar::default(); PCI_BAR_COUNT];
         for (i, bar) in bars.iter_mut().enumerate() {
-            *bar = Bar { value: 0xa0b0_c0d0 + i as u32, size_shift: 0x30 + i as u8 };
+            *bar = Bar {
+                value: 0xa0b0_c0d0 + i as u32,
+                size_shift: 0x30 + i as u8,
+            };
         }
         let mut util_str = [0u8; CLP_UTIL_STR_LEN];
         for (i, c) in util_str.iter_mut().enumerate() {
@@ -406,7 +416,11 @@ mod tests {
         let mut rsp = [0xeeu8; QUERY_PCI_FN_RSP_LEN];
         sample_function().encode(&mut rsp);
         assert_eq!(rsp[0..2], [0xee, 0xee], "length is the guest's");
-        assert_eq!(rsp[4..16], [0xee; 12], "format and reserved are the guest's");
+        assert_eq!(
+            rsp[4..16],
+            [0xee; 12],
+            "format and reserved are the guest's"
+        );
         assert_eq!(rsp[60..62], [0xee; 2]);
         assert_eq!(rsp[80..124], [0xee; 44]);
     }
@@ -424,7 +438,10 @@ mod tests {
         long[192..].fill(0x77);
         f.encode(&mut long);
         assert_eq!(long[..192], full[..]);
-        assert!(long[192..].iter().all(|&b| b == 0x77), "nothing past the answer");
+        assert!(
+            long[192..].iter().all(|&b| b == 0x77),
+            "nothing past the answer"
+        );
     }
 
     #[test]
@@ -516,6 +533,9 @@ mod tests {
         encode_rc(&mut rsp, rc::QUERYPCIFG_PFGID);
         assert_eq!(rsp, [0x55, 0x55, 0x01, 0x0b, 0x55, 0x55, 0x55, 0x55]);
         encode_rc(&mut rsp[..3], rc::OK);
-        assert_eq!(rsp[2], 0x01, "a block too short for the code is not written");
+        assert_eq!(
+            rsp[2], 0x01,
+            "a block too short for the code is not written"
+        );
     }
 }

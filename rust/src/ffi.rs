@@ -170,12 +170,11 @@ fn guard<F: FnOnce() -> ZpciRsStatus + UnwindSafe>(body: F) -> ZpciRsStatus {
 /// The library's version, as a NUL-terminated string with static lifetime.
 #[no_mangle]
 pub extern "C" fn zpci_rs_version() -> *const c_char {
-    const VERSION: &CStr = match CStr::from_bytes_with_nul(
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-    ) {
-        Ok(v) => v,
-        Err(_) => c"unknown",
-    };
+    const VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"unknown",
+        };
     VERSION.as_ptr()
 }
 
