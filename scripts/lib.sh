@@ -11,11 +11,15 @@ set -euo pipefail
 
 ZPCI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ZPCI_CACHE=${ZPCI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zpci-rs}
-QEMU_VERSION=10.0.2
-QEMU_TARBALL=qemu_10.0.2+ds.orig.tar.xz
-KERNEL_DEB=linux-image-6.12.95+deb12-s390x_6.12.95-1~bpo12+1_s390x.deb
-BUSYBOX_DEB=busybox-static_1.35.0-4+deb12u1+b1_s390x.deb
-MESON_WHEELS=(meson-1.5.0-py3-none-any.whl pycotap-1.3.1-py3-none-any.whl)
+# Constants for the scripts that source this file.
+# shellcheck disable=SC2034
+{
+    QEMU_VERSION=10.0.2
+    QEMU_TARBALL=qemu_10.0.2+ds.orig.tar.xz
+    KERNEL_DEB=linux-image-6.12.95+deb12-s390x_6.12.95-1~bpo12+1_s390x.deb
+    BUSYBOX_DEB=busybox-static_1.35.0-4+deb12u1+b1_s390x.deb
+    MESON_WHEELS=(meson-1.5.0-py3-none-any.whl pycotap-1.3.1-py3-none-any.whl)
+}
 
 export CCACHE_DIR=${CCACHE_DIR:-$ZPCI_CACHE/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ZPCI_CACHE}
