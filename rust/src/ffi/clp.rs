@@ -1,32 +1,9 @@
-//! The C interface: every symbol QEMU links against, all named `zpci_rs_*`.
-//!
-//! Rules at this boundary:
-//! - values cross as `#[repr(C)]` structs in host byte order; the C glue
-//!   copies them into QEMU's own structures;
-//! - every pointer is checked for null, and a null one gives
-//!   [`ZpciRsStatus::NullArgument`];
-//! - a panic never unwinds into C: each export runs inside [`guard`], which
-//!   turns one into [`ZpciRsStatus::Panic`].
+//! The C interface of the CLP answers: default values and response blocks.
 
-use std::ffi::{c_char, CStr};
-use std::panic::{catch_unwind, UnwindSafe};
-
+use super::{guard, ZpciRsStatus};
 use crate::clp::{Bar, FunctionFlags, FunctionGroup, GroupFlags, PciFunction};
 use crate::clp::{CLP_PFIP_NR_SEGMENTS, CLP_UTIL_STR_LEN, PCI_BAR_COUNT};
 use crate::defaults;
-
-/// Result of every `zpci_rs_*` call. Codes other than `Ok` are in their own
-/// range so they cannot be mistaken for a CLP response code or an errno.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ZpciRsStatus {
-    /// The call did what it says.
-    Ok = 0,
-    /// A required pointer argument was null.
-    NullArgument = 0x7a70_0001,
-    /// zpci-rs hit an internal error; nothing was written.
-    Panic = 0x7a70_0002,
-}
 
 /// The values of a Query PCI Function answer, in host byte order.
 #[repr(C)]
@@ -83,6 +60,9 @@ pub struct ZpciRsFunctionGroup {
     /// Supported designation type mask.
     pub dtsm: u8,
 }
+
+// The C structs spell their array lengths out; they must match the crate's.
+const _: () = assert!(PCI_BAR_COUNT == 6 && CLP_PFIP_NR_SEGMENTS == 4 && CLP_UTIL_STR_LEN == 64);
 
 impl From<&PciFunction> for ZpciRsPciFunction {
     fn from(f: &PciFunction) -> Self {
@@ -157,25 +137,6 @@ impl From<&ZpciRsFunctionGroup> for FunctionGroup {
             msia: g.msia,
         }
     }
-}
-
-// The C structs spell their array lengths out; they must match the crate's.
-const _: () = assert!(PCI_BAR_COUNT == 6 && CLP_PFIP_NR_SEGMENTS == 4 && CLP_UTIL_STR_LEN == 64);
-
-/// Runs one export's body; a panic becomes [`ZpciRsStatus::Panic`].
-fn guard<F: FnOnce() -> ZpciRsStatus + UnwindSafe>(body: F) -> ZpciRsStatus {
-    catch_unwind(body).unwrap_or(ZpciRsStatus::Panic)
-}
-
-/// The library's version, as a NUL-terminated string with static lifetime.
-#[no_mangle]
-pub extern "C" fn zpci_rs_version() -> *const c_char {
-    const VERSION: &CStr =
-        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-            Ok(v) => v,
-            Err(_) => c"unknown",
-        };
-    VERSION.as_ptr()
 }
 
 /// Fills `out` with the values of the default function group (0xFF).
