@@ -10,9 +10,11 @@
 //! - [`clp`]: the response blocks as typed values, with their exact encoding;
 //! - [`defaults`]: the values QEMU 10.0.2 presents for emulated functions;
 //! - [`vfio`]: the host's VFIO capabilities and the CLP answers built from them;
+//! - [`iommu`]: DMA translation: the table walk, the IOTLB and RPCIT;
 //! - `ffi`: the C interface (the only module with `unsafe`).
 
 pub mod clp;
 pub mod defaults;
 pub mod ffi;
+pub mod iommu;
 pub mod vfio;
