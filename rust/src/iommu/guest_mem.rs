@@ -63,6 +63,15 @@ impl VecMemory {
         }
     }
 
+    /// Guest RAM holding exactly `bytes` (a memory image, e.g. from a fuzzer).
+    #[must_use]
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            reads: Cell::new(0),
+        }
+    }
+
     /// Size of guest RAM in bytes.
     #[must_use]
     pub fn len(&self) -> usize {
