@@ -11,7 +11,10 @@
 //! - [`defaults`]: the values QEMU 10.0.2 presents for emulated functions;
 //! - [`vfio`]: the host's VFIO capabilities and the CLP answers built from them;
 //! - [`iommu`]: DMA translation: the table walk, the IOTLB and RPCIT;
-//! - `ffi`: the C interface (the only module with `unsafe`).
+//! - `ffi`: the C interface.
+//!
+//! `unsafe` lives only in `ffi` and `vfio::ioctl`; every other module
+//! forbids it.
 
 pub mod clp;
 pub mod defaults;

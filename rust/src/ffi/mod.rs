@@ -14,6 +14,7 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, UnwindSafe};
 
 pub mod clp;
+pub mod vfio;
 
 /// Result of every `zpci_rs_*` call. Codes other than `Ok` are in their own
 /// range so they cannot be mistaken for a CLP response code or an errno.

@@ -2,6 +2,7 @@
 //! lays them out (`vfio_info_cap_add`, `vfio_info_cap_shift`): the info
 //! structure, then each capability padded to 8 bytes, linked in order.
 
+#![forbid(unsafe_code)]
 #![allow(
     clippy::indexing_slicing,
     clippy::unwrap_used,

@@ -4,12 +4,23 @@
 //! - [`caps`]: the capability chains of `VFIO_DEVICE_GET_INFO` and
 //!   `VFIO_IOMMU_GET_INFO`, parsed from the bytes the kernel returned;
 //! - [`clp_builder`]: the Query PCI Function and Query PCI Function Group
-//!   answers built from those capabilities, with QEMU 10.0.2's policies.
+//!   answers built from those capabilities, with QEMU 10.0.2's policies;
+//! - [`host`]: per host bridge, the function groups and DMA counts that
+//!   functions share;
+//! - [`profile`]: a recorded host (both raw buffers) in a versioned file, to
+//!   replay on an emulated function;
+//! - [`roundtrip`]: what a Linux guest's vfio-pci reports back for presented
+//!   CLP values, for the end-to-end test;
+//! - [`ioctl`]: the two info ioctls, the only code here with `unsafe`.
 //!
-//! Both are pure: the ioctls that fetch the bytes live elsewhere.
+//! All but `ioctl` are pure and work on bytes.
 
 pub mod caps;
 pub mod clp_builder;
+pub mod host;
+pub mod ioctl;
+pub mod profile;
+pub mod roundtrip;
 
 #[cfg(test)]
 mod fixtures;
