@@ -43,6 +43,86 @@ typedef uint32_t ZpciRsStatus;
 #endif // __cplusplus
 
 /*
+ The kind of an IOMMU notifier event, with the values of QEMU's
+ `IOMMUNotifierFlag`.
+ */
+enum ZpciRsIommuEventKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   `IOMMU_NOTIFIER_UNMAP`: every mapping in the range goes.
+   */
+  ZPCI_RS_IOMMU_EVENT_KIND_UNMAP = 1,
+  /*
+   `IOMMU_NOTIFIER_MAP`: a new mapping.
+   */
+  ZPCI_RS_IOMMU_EVENT_KIND_MAP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ZpciRsIommuEventKind ZpciRsIommuEventKind;
+#else
+typedef uint32_t ZpciRsIommuEventKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ What an IOAT registration or deregistration did.
+ */
+enum ZpciRsIoatResult
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Registered with translation: QEMU adds the IOMMU region.
+   */
+  ZPCI_RS_IOAT_RESULT_TRANSLATED = 0,
+  /*
+   Registered with direct mapping: QEMU maps an alias of guest RAM at
+   the aperture start.
+   */
+  ZPCI_RS_IOAT_RESULT_DIRECT = 1,
+  /*
+   Deregistered: QEMU removes the region.
+   */
+  ZPCI_RS_IOAT_RESULT_DEREGISTERED = 2,
+  /*
+   Refused, CC 1 status 24: an IOAT is already registered.
+   */
+  ZPCI_RS_IOAT_RESULT_ALREADY_REGISTERED = 3,
+  /*
+   Refused, CC 1 status 24: no IOAT is registered.
+   */
+  ZPCI_RS_IOAT_RESULT_NOT_REGISTERED = 4,
+  /*
+   Refused, operand exception: the DMA range is empty or leaves the
+   aperture.
+   */
+  ZPCI_RS_IOAT_RESULT_RANGE = 5,
+  /*
+   Refused, operand exception: translation with a designation type
+   other than a region-third table (QEMU reports "unsupported ioat dt
+   %d t %d").
+   */
+  ZPCI_RS_IOAT_RESULT_UNSUPPORTED_DESIGNATION = 6,
+  /*
+   Refused, operand exception: direct mapping without relaxed
+   translation (QEMU reports "relaxed translation not allowed").
+   */
+  ZPCI_RS_IOAT_RESULT_RELAXED_NOT_AVAILABLE = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ZpciRsIoatResult ZpciRsIoatResult;
+#else
+typedef uint32_t ZpciRsIoatResult;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
  What a plug does to the DMA counts.
  */
 enum ZpciRsDmaCountAction
@@ -82,6 +162,11 @@ typedef struct ZpciRsHostBridge ZpciRsHostBridge;
  A host profile loaded from a file (opaque).
  */
 typedef struct ZpciRsHostProfile ZpciRsHostProfile;
+
+/*
+ The DMA translation state of one PCI function (opaque).
+ */
+typedef struct ZpciRsIommu ZpciRsIommu;
 
 /*
  The values of a Query PCI Function Group answer, in host byte order.
@@ -182,6 +267,332 @@ typedef struct ZpciRsPciFunction {
    */
   uint8_t util_str[64];
 } ZpciRsPciFunction;
+
+/*
+ Reads `len` bytes of guest memory at guest absolute address `gpa` into
+ `buf`. Returns 0 when every byte was read from guest RAM, anything else
+ otherwise. QEMU: `address_space_read` on `address_space_memory`.
+ */
+typedef int (*ZpciRsReadGuestFn)(void *opaque, uint64_t gpa, uint8_t *buf, size_t len);
+
+/*
+ Writes into `start` and `end` the bounds (`end` exclusive) of the block
+ of guest RAM holding guest absolute address `gpa`, and returns 0; returns
+ anything else when `gpa` is not RAM. One DMA mapping never spans two
+ blocks: this is the piece VFIO's `memory_get_xlat_addr` accepts.
+ */
+typedef int (*ZpciRsRamBlockFn)(void *opaque, uint64_t gpa, uint64_t *start, uint64_t *end);
+
+/*
+ One IOMMU notifier event: the fields of QEMU's `IOMMUTLBEvent` (the
+ target address space is guest memory).
+ */
+typedef struct ZpciRsIommuEvent {
+  /*
+   I/O address, a multiple of `addr_mask + 1`.
+   */
+  uint64_t iova;
+  /*
+   Guest absolute address of a map; 0 for an unmap.
+   */
+  uint64_t translated_addr;
+  /*
+   Size minus one; the size is a power of two, at least 4 KiB.
+   */
+  uint64_t addr_mask;
+  /*
+   `IOMMUAccessFlags`: 1 read-only, 3 read-write; 0 for an unmap.
+   */
+  uint32_t perm;
+  /*
+   Map or unmap.
+   */
+  ZpciRsIommuEventKind kind;
+} ZpciRsIommuEvent;
+
+/*
+ Delivers one IOMMU notifier event; `event` is valid for the call only.
+ QEMU: `memory_region_notify_iommu` on the function's IOMMU region.
+ */
+typedef void (*ZpciRsNotifyFn)(void *opaque, const struct ZpciRsIommuEvent *event);
+
+/*
+ How the library reaches QEMU; every member must be set.
+ */
+typedef struct ZpciRsIommuCallbacks {
+  /*
+   Reads guest memory (the translation tables).
+   */
+  ZpciRsReadGuestFn read_guest;
+  /*
+   The RAM block of a guest address.
+   */
+  ZpciRsRamBlockFn ram_block;
+  /*
+   Delivers an IOMMU notifier event.
+   */
+  ZpciRsNotifyFn notify;
+} ZpciRsIommuCallbacks;
+
+/*
+ The IOAT fields of a Modify PCI Function Controls FIB, as the guest gave
+ them.
+ */
+typedef struct ZpciRsIoatRequest {
+  /*
+   I/O translation anchor.
+   */
+  uint64_t iota;
+  /*
+   PCI base address of the DMA range.
+   */
+  uint64_t pba;
+  /*
+   PCI address limit of the DMA range.
+   */
+  uint64_t pal;
+} ZpciRsIoatRequest;
+
+/*
+ What the function offers for DMA.
+ */
+typedef struct ZpciRsFunctionDma {
+  /*
+   Start of the DMA aperture.
+   */
+  uint64_t sdma;
+  /*
+   End of the DMA aperture, inclusive.
+   */
+  uint64_t edma;
+  /*
+   1 when relaxed translation (direct mapping) may be registered
+   (QEMU's `rtr_avail`), else 0.
+   */
+  uint8_t relaxed_translation;
+} ZpciRsFunctionDma;
+
+/*
+ The answer to an IOAT registration or deregistration, as QEMU 10.0.2's
+ `mpcifc_service_call` and `reg_ioat` give it.
+ */
+typedef struct ZpciRsIoatAnswer {
+  /*
+   The registered IOTA (0 unless registered).
+   */
+  uint64_t iota;
+  /*
+   The registered DMA range base, page-aligned down (0 unless
+   registered).
+   */
+  uint64_t pba;
+  /*
+   The registered DMA range limit, extended to its page end (0 unless
+   registered).
+   */
+  uint64_t pal;
+  /*
+   Mappings dropped by a deregistration; their DMA entries went back.
+   */
+  uint64_t dropped_mappings;
+  /*
+   What happened.
+   */
+  ZpciRsIoatResult result;
+  /*
+   1 when the guest gets an operand exception (`PGM_OPERAND`).
+   */
+  uint8_t operand_exception;
+  /*
+   The condition code: 0, or 1 with `status`.
+   */
+  uint8_t cc;
+  /*
+   With CC 1, the status: 24 for a sequence error; 16 after an operand
+   exception (what QEMU sets when `reg_ioat` fails, seen by a guest
+   only where the exception returns, as under KVM).
+   */
+  uint8_t status;
+} ZpciRsIoatAnswer;
+
+/*
+ The answer to RPCIT, as QEMU 10.0.2's `rpcit_service_call` gives it
+ once the function is found enabled, and what the refresh did.
+ */
+typedef struct ZpciRsRpcitAnswer {
+  /*
+   With `pec`: the failing PCI address for the error event.
+   */
+  uint64_t faddr;
+  /*
+   Map events sent.
+   */
+  uint64_t map_events;
+  /*
+   Unmap events sent.
+   */
+  uint64_t unmap_events;
+  /*
+   Pages mapped.
+   */
+  uint64_t mapped_pages;
+  /*
+   Pages of mappings torn down.
+   */
+  uint64_t unmapped_pages;
+  /*
+   Pages left unmapped for want of DMA entries.
+   */
+  uint64_t refused_pages;
+  /*
+   Not 0: the function enters the error state and QEMU raises the
+   error event with this code (`s390_pci_generate_error_event`) at
+   `faddr`. The FMB RPCIT counter is counted only when this is 0.
+   */
+  uint16_t pec;
+  /*
+   The condition code: 0 or 1.
+   */
+  uint8_t cc;
+  /*
+   With CC 1: 8 (function in error, with `pec`) or 16 (insufficient
+   resources); 0 with CC 0.
+   */
+  uint8_t status;
+} ZpciRsRpcitAnswer;
+
+/*
+ The answer of the translate callback: the fields of QEMU's
+ `IOMMUTLBEntry` (the target address space is guest memory), and the
+ error event to raise.
+ */
+typedef struct ZpciRsIommuTlbEntry {
+  /*
+   I/O address of the translated block.
+   */
+  uint64_t iova;
+  /*
+   Guest absolute address of the block.
+   */
+  uint64_t translated_addr;
+  /*
+   Mask of the address bits inside the block.
+   */
+  uint64_t addr_mask;
+  /*
+   `IOMMUAccessFlags` of the block: 0 none, 1 read, 3 read-write.
+   */
+  uint32_t perm;
+  /*
+   Not 0: the function enters the error state and QEMU raises the
+   error event with this code at the translated address.
+   */
+  uint16_t pec;
+} ZpciRsIommuTlbEntry;
+
+/*
+ Counters of one function's DMA translation, since its handle was made.
+ */
+typedef struct ZpciRsIommuStats {
+  /*
+   RPCIT calls.
+   */
+  uint64_t rpcit_calls;
+  /*
+   RPCIT answered CC 0.
+   */
+  uint64_t rpcit_cc0;
+  /*
+   RPCIT answered CC 1 status 16 (insufficient resources: no DMA entry
+   left, or the work bound was reached).
+   */
+  uint64_t rpcit_insufficient_resources;
+  /*
+   RPCIT answered CC 1 status 8 (function in error).
+   */
+  uint64_t rpcit_errors;
+  /*
+   RPCITs cut short by the work bound.
+   */
+  uint64_t rpcit_work_exhausted;
+  /*
+   Map events sent.
+   */
+  uint64_t map_events;
+  /*
+   Unmap events sent.
+   */
+  uint64_t unmap_events;
+  /*
+   Pages mapped.
+   */
+  uint64_t pages_mapped;
+  /*
+   Pages of mappings torn down (by RPCIT; a deregistration drops its
+   mappings without events, see `dropped_mappings`).
+   */
+  uint64_t pages_unmapped;
+  /*
+   Pages left unmapped for want of DMA entries.
+   */
+  uint64_t pages_refused;
+  /*
+   Guest memory reads of the table walks.
+   */
+  uint64_t table_reads;
+  /*
+   Translate callback calls.
+   */
+  uint64_t translate_calls;
+  /*
+   IOAT registrations accepted.
+   */
+  uint64_t ioat_registered;
+  /*
+   IOAT deregistrations.
+   */
+  uint64_t ioat_deregistered;
+  /*
+   IOAT registrations and deregistrations refused.
+   */
+  uint64_t ioat_refused;
+  /*
+   Mappings dropped by deregistrations.
+   */
+  uint64_t dropped_mappings;
+  /*
+   Error events with code `ERR_EVENT_INVALAS` (RPCIT and translate).
+   */
+  uint64_t err_invalid_address_space;
+  /*
+   Error events with code `ERR_EVENT_OORANGE`.
+   */
+  uint64_t err_out_of_range;
+  /*
+   Error events with code `ERR_EVENT_TPROTE`.
+   */
+  uint64_t err_translation_protection;
+  /*
+   Error events with code `ERR_EVENT_INVALTE`.
+   */
+  uint64_t err_invalid_table_entry;
+  /*
+   Error events with code `ERR_EVENT_INVALTL`.
+   */
+  uint64_t err_invalid_table_length;
+  /*
+   Error events with code `ERR_EVENT_TT`.
+   */
+  uint64_t err_translation_type;
+  /*
+   Pages mapped now.
+   */
+  uint64_t mapped_pages_now;
+  /*
+   Mappings now (the DMA entries they take in a VFIO container).
+   */
+  uint64_t mappings_now;
+} ZpciRsIommuStats;
 
 /*
  What QEMU knows about a function it plugs.
@@ -326,6 +737,121 @@ ZpciRsStatus zpci_rs_clp_query_pci_fn(const struct ZpciRsPciFunction *function,
 ZpciRsStatus zpci_rs_clp_query_pci_fngrp(const struct ZpciRsFunctionGroup *group,
                                          uint8_t *rsp,
                                          size_t rsp_len);
+
+/*
+ Makes the DMA translation state of one PCI function: no IOAT
+ registered, nothing mapped. `callbacks` is copied; `opaque` is handed to
+ every callback. Returns null when `callbacks` is null, any of its
+ members is null, or on an internal error. Free it with
+ `zpci_rs_iommu_free`.
+
+ # Safety
+ `callbacks` is null or points to one valid `ZpciRsIommuCallbacks`.
+ Each callback, given `opaque`, must do what its type's documentation
+ says for as long as the handle lives: `read_guest` writes at most `len`
+ bytes to `buf`, `ram_block` writes only `*start` and `*end`, `notify`
+ only reads `*event`. None may call into this handle (such a call is
+ refused).
+ */
+struct ZpciRsIommu *zpci_rs_iommu_new(const struct ZpciRsIommuCallbacks *callbacks, void *opaque);
+
+/*
+ Frees a handle and everything it holds, without events (QEMU removes
+ the IOMMU region first); null is allowed and does nothing.
+
+ # Safety
+ `iommu` is null or was returned by `zpci_rs_iommu_new` and not freed
+ yet; no other call on it is running, and it is not used afterwards.
+ */
+void zpci_rs_iommu_free(struct ZpciRsIommu *iommu);
+
+/*
+ Registers an IOAT (Modify PCI Function Controls, register I/O address
+ translation parameters) with QEMU's `reg_ioat` checks, and writes the
+ answer to `answer`: [`ZpciRsIoatResult::Translated`] or
+ [`ZpciRsIoatResult::Direct`] with the registered values, or a refusal
+ with the guest's answer.
+
+ # Safety
+ `iommu` is null or a live handle from `zpci_rs_iommu_new`; `request`
+ and `dma` are null or point to one valid value each; `answer` is null
+ or valid for one write of a `ZpciRsIoatAnswer`.
+ */
+ZpciRsStatus zpci_rs_iommu_register_ioat(const struct ZpciRsIommu *iommu,
+                                         const struct ZpciRsIoatRequest *request,
+                                         const struct ZpciRsFunctionDma *dma,
+                                         struct ZpciRsIoatAnswer *answer);
+
+/*
+ Deregisters the IOAT: the IOTLB is emptied without events (QEMU removes
+ the IOMMU region, on which VFIO unmaps the whole range) and the DMA
+ entries of the dropped mappings go back to `*dma_avail` (null: no
+ limit). Writes [`ZpciRsIoatResult::Deregistered`] or
+ [`ZpciRsIoatResult::NotRegistered`] to `answer`. On a handle an
+ internal error left unusable, this starts it again from nothing and
+ answers `Deregistered`.
+
+ # Safety
+ `iommu` is null or a live handle from `zpci_rs_iommu_new`; `dma_avail`
+ is null or valid for a read and a write; `answer` is null or valid for
+ one write of a `ZpciRsIoatAnswer`.
+ */
+ZpciRsStatus zpci_rs_iommu_deregister_ioat(const struct ZpciRsIommu *iommu,
+                                           uint32_t *dma_avail,
+                                           struct ZpciRsIoatAnswer *answer);
+
+/*
+ RPCIT over `start .. start + len` (registers R2 and R2+1; the end wraps
+ as in QEMU): refreshes the IOTLB from the guest's tables, read through
+ `read_guest`, and sends what changed to `notify`. New mappings take DMA
+ entries from `*dma_avail` and removed ones give them back (null: no
+ limit). Writes the guest's answer to `answer`: CC 0; CC 1 status 16
+ when no DMA entry is left (or the work bound was reached); CC 1
+ status 8 with an error event code when the function enters the error
+ state.
+
+ The function state checks (CC 3, CC 1 status 40) come first and are the
+ caller's.
+
+ # Safety
+ `iommu` is null or a live handle from `zpci_rs_iommu_new`; `dma_avail`
+ is null or valid for a read and a write, and not touched by the
+ callbacks; `answer` is null or valid for one write of a
+ `ZpciRsRpcitAnswer`.
+ */
+ZpciRsStatus zpci_rs_iommu_rpcit(const struct ZpciRsIommu *iommu,
+                                 uint64_t start,
+                                 uint64_t len,
+                                 uint32_t *dma_avail,
+                                 struct ZpciRsRpcitAnswer *answer);
+
+/*
+ The translate callback of the function's IOMMU region (QEMU's
+ `s390_translate_iommu`) for a function in the enabled or blocked state
+ with an IOAT registered (the caller checks both): translates `addr` for
+ an access with `IOMMUAccessFlags` `flags` (bits above 1 ignored) and
+ writes the answer to `out`. Outside the DMA range: no translation and
+ error event `ERR_EVENT_OORANGE`; an access none of whose bits the page
+ allows (an unmapped page allows none): error event `ERR_EVENT_TPROTE`.
+ A mapped page is answered with the whole mapping it belongs to.
+
+ # Safety
+ `iommu` is null or a live handle from `zpci_rs_iommu_new`; `out` is
+ null or valid for one write of a `ZpciRsIommuTlbEntry`.
+ */
+ZpciRsStatus zpci_rs_iommu_translate(const struct ZpciRsIommu *iommu,
+                                     uint64_t addr,
+                                     uint32_t flags,
+                                     struct ZpciRsIommuTlbEntry *out);
+
+/*
+ Writes the function's counters to `out`.
+
+ # Safety
+ `iommu` is null or a live handle from `zpci_rs_iommu_new`; `out` is
+ null or valid for one write of a `ZpciRsIommuStats`.
+ */
+ZpciRsStatus zpci_rs_iommu_stats(const struct ZpciRsIommu *iommu, struct ZpciRsIommuStats *out);
 
 /*
  A new host bridge state: only the default function group, no DMA

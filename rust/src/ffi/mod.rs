@@ -14,6 +14,7 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, UnwindSafe};
 
 pub mod clp;
+pub mod iommu;
 pub mod vfio;
 
 /// Result of every `zpci_rs_*` call. Codes other than `Ok` are in their own
