@@ -11,6 +11,7 @@
 //! - [`defaults`]: the values QEMU 10.0.2 presents for emulated functions;
 //! - [`vfio`]: the host's VFIO capabilities and the CLP answers built from them;
 //! - [`iommu`]: DMA translation: the table walk, the IOTLB and RPCIT;
+//! - [`describe`]: the values a guest is shown and where each came from;
 //! - `ffi`: the C interface.
 //!
 //! `unsafe` lives only in `ffi` and `vfio::ioctl`; every other module
@@ -18,6 +19,7 @@
 
 pub mod clp;
 pub mod defaults;
+pub mod describe;
 pub mod ffi;
 pub mod iommu;
 pub mod vfio;
