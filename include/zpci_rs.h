@@ -154,6 +154,36 @@ typedef uint32_t ZpciRsDmaCountAction;
 #endif // __cplusplus
 
 /*
+ Which CLP answer a described value belongs to.
+ */
+enum ZpciRsDescribedBlock
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Query PCI Function.
+   */
+  ZPCI_RS_DESCRIBED_BLOCK_FUNCTION = 0,
+  /*
+   Query PCI Function Group.
+   */
+  ZPCI_RS_DESCRIBED_BLOCK_GROUP = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ZpciRsDescribedBlock ZpciRsDescribedBlock;
+#else
+typedef uint32_t ZpciRsDescribedBlock;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ The values of one function's CLP answers, described (opaque).
+ */
+typedef struct ZpciRsDescription ZpciRsDescription;
+
+/*
  The host-side state of one PCI host bridge (opaque).
  */
 typedef struct ZpciRsHostBridge ZpciRsHostBridge;
@@ -592,6 +622,10 @@ typedef struct ZpciRsIommuStats {
    Mappings now (the DMA entries they take in a VFIO container).
    */
   uint64_t mappings_now;
+  /*
+   Bytes of memory the IOTLB takes now.
+   */
+  uint64_t iotlb_bytes;
 } ZpciRsIommuStats;
 
 /*
@@ -682,6 +716,34 @@ typedef struct ZpciRsHostAnswer {
    */
   uint8_t host_fh_present;
 } ZpciRsHostAnswer;
+
+/*
+ One value a guest is shown, and where it came from. The strings are
+ NUL-terminated and live as long as the description that holds them.
+ */
+typedef struct ZpciRsDescribedValue {
+  /*
+   The answer it is in.
+   */
+  ZpciRsDescribedBlock block;
+  /*
+   Its name: `fid`, `uid`, `sdma`, ..., `msia`.
+   */
+  const char *name;
+  /*
+   The value, when `hex` is null.
+   */
+  uint64_t number;
+  /*
+   Null for a number; else the value's bytes as lowercase hex (empty
+   when there are none, as a utility string the guest is not given).
+   */
+  const char *hex;
+  /*
+   Where the value came from, in words.
+   */
+  const char *provenance;
+} ZpciRsDescribedValue;
 
 #ifdef __cplusplus
 extern "C" {
@@ -968,6 +1030,56 @@ ZpciRsStatus zpci_rs_vfio_host_fh(int device_fd, uint32_t *fh, uint8_t *present)
  kernel refuses).
  */
 ZpciRsStatus zpci_rs_vfio_dma_avail(int container_fd, uint32_t *avail, uint8_t *present);
+
+/*
+ Describes the CLP answers function `fid` is `presented` (its Query
+ PCI Function values, as QEMU answers them) with its group (`group`,
+ the Query PCI Function Group values of `presented.pfgid`): each value
+ with where it came from. What zpci-rs built for a vfio-pci function or
+ a replayed profile is credited to the host capability or policy that
+ decided it; anything else is QEMU's default. `*out` receives the
+ description, to be freed with `zpci_rs_description_free`.
+
+ # Safety
+ `bridge` is null or a live handle; `presented` and `group` are null or
+ point to one valid struct each; `out` is null or valid for one write of
+ a pointer.
+ */
+ZpciRsStatus zpci_rs_host_bridge_describe(const struct ZpciRsHostBridge *bridge,
+                                          uint32_t fid,
+                                          const struct ZpciRsPciFunction *presented,
+                                          const struct ZpciRsFunctionGroup *group,
+                                          struct ZpciRsDescription **out);
+
+/*
+ The values of `description`: `*len` receives their number, and the
+ result points to the first (null, with `*len` 0, when `description` is
+ null). They stay valid until the description is freed.
+
+ # Safety
+ `description` is null or a live description; `len` is null or valid
+ for one write of a `size_t`.
+ */
+const struct ZpciRsDescribedValue *zpci_rs_description_values(const struct ZpciRsDescription *description,
+                                                              size_t *len);
+
+/*
+ Frees a description; null is allowed and does nothing.
+
+ # Safety
+ `description` is null or came from `zpci_rs_host_bridge_describe` and
+ was not freed yet; neither it nor its values are used afterwards.
+ */
+void zpci_rs_description_free(struct ZpciRsDescription *description);
+
+/*
+ QEMU unplugged function `fid`: the bridge forgets what its answers
+ were built from (its group and DMA count are kept, as QEMU keeps them).
+
+ # Safety
+ `bridge` is null or a live handle.
+ */
+ZpciRsStatus zpci_rs_host_bridge_unplug(const struct ZpciRsHostBridge *bridge, uint32_t fid);
 
 #ifdef __cplusplus
 }  // extern "C"

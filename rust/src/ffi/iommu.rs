@@ -390,6 +390,8 @@ pub struct ZpciRsIommuStats {
     pub mapped_pages_now: u64,
     /// Mappings now (the DMA entries they take in a VFIO container).
     pub mappings_now: u64,
+    /// Bytes of memory the IOTLB takes now.
+    pub iotlb_bytes: u64,
 }
 
 impl ZpciRsIommuStats {
@@ -896,6 +898,7 @@ pub unsafe extern "C" fn zpci_rs_iommu_stats(
             ZpciRsIommuStats {
                 mapped_pages_now: state.iommu.iotlb().mapped_pages(),
                 mappings_now: state.iommu.iotlb().extents(),
+                iotlb_bytes: u64::try_from(state.iommu.iotlb().heap_bytes()).unwrap_or(u64::MAX),
                 ..state.stats
             }
         };
@@ -1149,8 +1152,16 @@ mod tests {
         // SAFETY: a null where a pointer is required; the others are valid.
         let rc = unsafe { zpci_rs_iommu_stats(h.0, null_mut()) };
         assert_eq!(rc, null);
-        // nothing was registered by the refused calls
-        assert_eq!(h.stats(), ZpciRsIommuStats::default());
+        // nothing was registered by the refused calls (an empty IOTLB
+        // still takes its root)
+        let s = h.stats();
+        assert_eq!(
+            ZpciRsIommuStats {
+                iotlb_bytes: 0,
+                ..s
+            },
+            ZpciRsIommuStats::default()
+        );
     }
 
     #[test]
@@ -1308,6 +1319,7 @@ mod tests {
         );
         assert_eq!((s.pages_mapped, s.pages_unmapped), (8, 4));
         assert_eq!((s.mapped_pages_now, s.mappings_now), (4, 4));
+        assert!(s.iotlb_bytes > 0, "an IOTLB with 4 pages takes memory");
         assert_eq!(
             (
                 s.translate_calls,

@@ -20,6 +20,8 @@ use std::sync::Mutex;
 
 use super::clp::{ZpciRsFunctionGroup, ZpciRsPciFunction};
 use super::{guard, ZpciRsStatus};
+use crate::clp::{FunctionGroup, PciFunction};
+use crate::describe::{self, Described, Value};
 use crate::vfio::host::{self, DmaCount, FunctionRequest, HostBridge, Plugged};
 use crate::vfio::ioctl::{VfioFd, VfioInfoSource};
 use crate::vfio::profile::HostProfile;
@@ -363,7 +365,7 @@ pub unsafe extern "C" fn zpci_rs_host_profile_load(
         let profile = HostProfile::load(path).map_err(|e| e.to_string())?;
         Ok(Box::into_raw(Box::new(ZpciRsHostProfile {
             profile,
-            name: format!("host profile {}", path.display()),
+            name: path.display().to_string(),
         })))
     });
     let message = match result {
@@ -443,6 +445,194 @@ pub unsafe extern "C" fn zpci_rs_vfio_dma_avail(
         unsafe { avail.write(got.unwrap_or(0)) };
         // SAFETY: as above.
         unsafe { present.write(u8::from(got.is_some())) };
+        ZpciRsStatus::Ok
+    })
+}
+
+/// Which CLP answer a described value belongs to.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZpciRsDescribedBlock {
+    /// Query PCI Function.
+    Function = 0,
+    /// Query PCI Function Group.
+    Group = 1,
+}
+
+/// One value a guest is shown, and where it came from. The strings are
+/// NUL-terminated and live as long as the description that holds them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ZpciRsDescribedValue {
+    /// The answer it is in.
+    pub block: ZpciRsDescribedBlock,
+    /// Its name: `fid`, `uid`, `sdma`, ..., `msia`.
+    pub name: *const c_char,
+    /// The value, when `hex` is null.
+    pub number: u64,
+    /// Null for a number; else the value's bytes as lowercase hex (empty
+    /// when there are none, as a utility string the guest is not given).
+    pub hex: *const c_char,
+    /// Where the value came from, in words.
+    pub provenance: *const c_char,
+}
+
+/// The values of one function's CLP answers, described (opaque).
+pub struct ZpciRsDescription {
+    /// Owns the strings `values` points to; a `CString`'s bytes stay put
+    /// when the vector moves.
+    _strings: Vec<CString>,
+    values: Vec<ZpciRsDescribedValue>,
+}
+
+fn c_text(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
+}
+
+impl ZpciRsDescription {
+    fn new(blocks: &[(ZpciRsDescribedBlock, Vec<Described>)]) -> Self {
+        let mut strings = Vec::new();
+        let mut pending = Vec::new();
+        for (block, described) in blocks {
+            for d in described {
+                let (number, hex) = match &d.value {
+                    Value::Number(n) => (*n, None),
+                    Value::Hex(h) => (0, Some(c_text(h))),
+                };
+                let name = c_text(d.name);
+                let provenance = c_text(&d.provenance);
+                let value = ZpciRsDescribedValue {
+                    block: *block,
+                    name: name.as_ptr(),
+                    number,
+                    hex: hex.as_ref().map_or(std::ptr::null(), |h| h.as_ptr()),
+                    provenance: provenance.as_ptr(),
+                };
+                strings.push(name);
+                strings.push(provenance);
+                strings.extend(hex);
+                pending.push(value);
+            }
+        }
+        Self {
+            _strings: strings,
+            values: pending,
+        }
+    }
+}
+
+/// Describes the CLP answers function `fid` is `presented` (its Query
+/// PCI Function values, as QEMU answers them) with its group (`group`,
+/// the Query PCI Function Group values of `presented.pfgid`): each value
+/// with where it came from. What zpci-rs built for a vfio-pci function or
+/// a replayed profile is credited to the host capability or policy that
+/// decided it; anything else is QEMU's default. `*out` receives the
+/// description, to be freed with `zpci_rs_description_free`.
+///
+/// # Safety
+/// `bridge` is null or a live handle; `presented` and `group` are null or
+/// point to one valid struct each; `out` is null or valid for one write of
+/// a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn zpci_rs_host_bridge_describe(
+    bridge: *const ZpciRsHostBridge,
+    fid: u32,
+    presented: *const ZpciRsPciFunction,
+    group: *const ZpciRsFunctionGroup,
+    out: *mut *mut ZpciRsDescription,
+) -> ZpciRsStatus {
+    guard(|| {
+        if bridge.is_null() || presented.is_null() || group.is_null() || out.is_null() {
+            return ZpciRsStatus::NullArgument;
+        }
+        // SAFETY: non-null, and a live handle by the caller's contract.
+        let bridge = unsafe { &*bridge };
+        // SAFETY: non-null, and valid for one read by the caller's contract.
+        let function = PciFunction::from(unsafe { &*presented });
+        // SAFETY: as above.
+        let grp = FunctionGroup::from(unsafe { &*group });
+        let description = {
+            let Ok(state) = bridge.state.lock() else {
+                return ZpciRsStatus::Panic;
+            };
+            ZpciRsDescription::new(&[
+                (
+                    ZpciRsDescribedBlock::Function,
+                    describe::function(&function, state.answered(fid)),
+                ),
+                (
+                    ZpciRsDescribedBlock::Group,
+                    describe::group(&grp, state.group_answered(function.pfgid)),
+                ),
+            ])
+        };
+        // SAFETY: non-null, and valid for one write by the caller's contract.
+        unsafe { out.write(Box::into_raw(Box::new(description))) };
+        ZpciRsStatus::Ok
+    })
+}
+
+/// The values of `description`: `*len` receives their number, and the
+/// result points to the first (null, with `*len` 0, when `description` is
+/// null). They stay valid until the description is freed.
+///
+/// # Safety
+/// `description` is null or a live description; `len` is null or valid
+/// for one write of a `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn zpci_rs_description_values(
+    description: *const ZpciRsDescription,
+    len: *mut usize,
+) -> *const ZpciRsDescribedValue {
+    let (values, n) = if description.is_null() {
+        (std::ptr::null(), 0)
+    } else {
+        // SAFETY: non-null, and live by the caller's contract; only read.
+        let d = unsafe { &*description };
+        (d.values.as_ptr(), d.values.len())
+    };
+    if !len.is_null() {
+        // SAFETY: non-null, and valid for one write by the contract.
+        unsafe { len.write(n) };
+    }
+    values
+}
+
+/// Frees a description; null is allowed and does nothing.
+///
+/// # Safety
+/// `description` is null or came from `zpci_rs_host_bridge_describe` and
+/// was not freed yet; neither it nor its values are used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn zpci_rs_description_free(description: *mut ZpciRsDescription) {
+    if description.is_null() {
+        return;
+    }
+    // SAFETY: by the contract, from Box::into_raw, given back once.
+    let owned = unsafe { Box::from_raw(description) };
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(owned)));
+}
+
+/// QEMU unplugged function `fid`: the bridge forgets what its answers
+/// were built from (its group and DMA count are kept, as QEMU keeps them).
+///
+/// # Safety
+/// `bridge` is null or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn zpci_rs_host_bridge_unplug(
+    bridge: *const ZpciRsHostBridge,
+    fid: u32,
+) -> ZpciRsStatus {
+    guard(|| {
+        if bridge.is_null() {
+            return ZpciRsStatus::NullArgument;
+        }
+        // SAFETY: non-null, and a live handle by the caller's contract.
+        let bridge = unsafe { &*bridge };
+        let Ok(mut state) = bridge.state.lock() else {
+            return ZpciRsStatus::Panic;
+        };
+        state.unplug(fid);
         ZpciRsStatus::Ok
     })
 }
@@ -561,6 +751,130 @@ mod tests {
             zpci_rs_host_bridge_free(std::ptr::null_mut());
             zpci_rs_host_profile_free(std::ptr::null_mut());
         }
+    }
+
+    fn described(d: *const ZpciRsDescription) -> Vec<(u32, String, String, String)> {
+        let mut n = 99;
+        let v = unsafe { zpci_rs_description_values(d, &mut n) };
+        (0..n)
+            .map(|i| {
+                let v = unsafe { &*v.add(i) };
+                let text =
+                    |p: *const c_char| unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned();
+                let value = if v.hex.is_null() {
+                    format!("{:#x}", v.number)
+                } else {
+                    text(v.hex)
+                };
+                (v.block as u32, text(v.name), value, text(v.provenance))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn descriptions_credit_the_profile_until_unplug() {
+        let path = write_profile("describe.zpcihost", &sample_profile());
+        let mut err = [0 as c_char; 256];
+        let p = unsafe { zpci_rs_host_profile_load(path.as_ptr(), err.as_mut_ptr(), err.len()) };
+        assert!(!p.is_null());
+        let b = zpci_rs_host_bridge_new();
+        let mut a = std::mem::MaybeUninit::<ZpciRsHostAnswer>::uninit();
+        let rc = unsafe {
+            zpci_rs_host_bridge_plug_profile(
+                b,
+                p,
+                &request(3),
+                None,
+                std::ptr::null_mut(),
+                a.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, ZpciRsStatus::Ok);
+        let a = unsafe { a.assume_init() };
+        let mut d = std::ptr::null_mut();
+        let rc = unsafe { zpci_rs_host_bridge_describe(b, 3, &a.function, &a.group, &mut d) };
+        assert_eq!(rc, ZpciRsStatus::Ok);
+        let v = described(d);
+        unsafe { zpci_rs_description_free(d) };
+        let find = |name: &str| v.iter().find(|x| x.1 == name).unwrap().clone();
+        assert_eq!(v.len(), 11 + 9);
+        assert_eq!(
+            find("fid"),
+            (0, "fid".into(), "0x3".into(), "device property".into())
+        );
+        assert_eq!(find("edma").2, "0x10000ffff");
+        assert_eq!(find("edma").3, "edma shrunk to the DMA limit");
+        let name = path.to_str().unwrap();
+        assert_eq!(find("pfip").2, "09080706");
+        assert_eq!(
+            find("pfip").3,
+            format!("host zPCI function path capability (id 4) v1, replayed from {name}")
+        );
+        assert_eq!(find("noi").0, 1);
+        assert_eq!(find("noi").2, "0x7f8");
+        assert!(find("noi")
+            .3
+            .starts_with("host zPCI group capability (id 2)"));
+        assert_eq!(find("dtsm").3, "QEMU's designation type mask");
+
+        // QEMU presents another edma than built: called out
+        let mut changed = a.function;
+        changed.edma = 0x1000;
+        let rc = unsafe { zpci_rs_host_bridge_describe(b, 3, &changed, &a.group, &mut d) };
+        assert_eq!(rc, ZpciRsStatus::Ok);
+        let v = described(d);
+        unsafe { zpci_rs_description_free(d) };
+        let edma = v.iter().find(|x| x.1 == "edma").unwrap();
+        assert_eq!(edma.3, "changed after zpci-rs answered");
+
+        // after the unplug, fid 3 is an emulated function's: defaults
+        assert_eq!(
+            unsafe { zpci_rs_host_bridge_unplug(b, 3) },
+            ZpciRsStatus::Ok
+        );
+        let rc = unsafe { zpci_rs_host_bridge_describe(b, 3, &a.function, &a.group, &mut d) };
+        assert_eq!(rc, ZpciRsStatus::Ok);
+        let v = described(d);
+        unsafe { zpci_rs_description_free(d) };
+        let sdma = v.iter().find(|x| x.1 == "sdma").unwrap();
+        assert_eq!(sdma.3, "default");
+        // the group it made is still the profile's
+        let noi = v.iter().find(|x| x.1 == "noi").unwrap();
+        assert!(noi.3.ends_with(&format!("replayed from {name}")));
+
+        // null arguments
+        let mut n = 5;
+        assert!(unsafe { zpci_rs_description_values(std::ptr::null(), &mut n) }.is_null());
+        assert_eq!(n, 0);
+        use std::ptr::null;
+        assert_eq!(
+            unsafe { zpci_rs_host_bridge_describe(null(), 3, &a.function, &a.group, &mut d) },
+            ZpciRsStatus::NullArgument
+        );
+        assert_eq!(
+            unsafe { zpci_rs_host_bridge_describe(b, 3, null(), &a.group, &mut d) },
+            ZpciRsStatus::NullArgument
+        );
+        assert_eq!(
+            unsafe { zpci_rs_host_bridge_describe(b, 3, &a.function, null(), &mut d) },
+            ZpciRsStatus::NullArgument
+        );
+        assert_eq!(
+            unsafe {
+                zpci_rs_host_bridge_describe(b, 3, &a.function, &a.group, std::ptr::null_mut())
+            },
+            ZpciRsStatus::NullArgument
+        );
+        assert_eq!(
+            unsafe { zpci_rs_host_bridge_unplug(null(), 3) },
+            ZpciRsStatus::NullArgument
+        );
+        unsafe {
+            zpci_rs_description_free(std::ptr::null_mut());
+            zpci_rs_host_bridge_free(b);
+            zpci_rs_host_profile_free(p);
+        }
+        std::fs::remove_file(name).unwrap();
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub enum Field {
 }
 
 /// The function fields, in answer order.
-pub const FUNCTION_FIELDS: [Field; 9] = [
+pub(crate) const FUNCTION_FIELDS: [Field; 9] = [
     Field::Sdma,
     Field::Edma,
     Field::Pchid,
@@ -152,7 +152,7 @@ pub const FUNCTION_FIELDS: [Field; 9] = [
 ];
 
 /// The group fields, in answer order.
-pub const GROUP_FIELDS: [Field; 9] = [
+pub(crate) const GROUP_FIELDS: [Field; 9] = [
     Field::Rtr,
     Field::Refresh,
     Field::Noi,

@@ -22,11 +22,19 @@
 //!
 //! Nothing the host says stops a plug: what cannot be read or used is
 //! replaced by QEMU's defaults and reported in [`Plugged::warnings`].
+//!
+//! The bridge also remembers, per plugged function and per group, what
+//! the answers were built from and where each value came from, so that
+//! QEMU can say what the guest was shown and why ([`HostBridge::answered`],
+//! [`HostBridge::group_answered`]); [`HostBridge::unplug`] forgets a
+//! function when QEMU unplugs it.
 
 #![forbid(unsafe_code)]
 
 use std::error::Error;
 
+use crate::clp::{FunctionGroup, PciFunction};
+use crate::describe::{Answered, Source};
 use crate::vfio::caps::ParsedIommuCaps;
 use crate::vfio::caps::{parse_device_info, parse_iommu_info, Chain, ParsedDeviceCaps};
 use crate::vfio::clp_builder::{self, ClpAnswers, GroupTable, HostFunction};
@@ -91,12 +99,26 @@ struct CountUsers {
     users: u32,
 }
 
+/// What one plugged function's answers were built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FunctionRecord {
+    fid: u32,
+    source: Source,
+    function: PciFunction,
+    provenance: crate::vfio::clp_builder::Provenances,
+}
+
 /// The host-side state of one PCI host bridge.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HostBridge {
     groups: GroupTable,
     counts: Vec<CountUsers>,
     replays: u32,
+    /// One per plugged host function, at most one per fid.
+    functions: Vec<FunctionRecord>,
+    /// What made each group other than the default one: at most one per
+    /// group id, so at most 256.
+    group_sources: Vec<(u8, Source)>,
 }
 
 /// `error`, then each of its sources, joined by ": ".
@@ -149,10 +171,10 @@ impl HostBridge {
         let dev = read_device(device, &mut warnings);
         let iommu = container.and_then(|(c, _)| read_iommu(c, &mut warnings));
         let key = container.map(|(_, id)| id);
-        self.plug(&dev, iommu.as_ref(), key, request, warnings)
+        self.plug(&dev, iommu.as_ref(), key, request, warnings, Source::Vfio)
     }
 
-    /// Plugs a function that replays `profile` (named `name` in messages):
+    /// Plugs a function that replays `profile` (from the file `name`):
     /// its answers as a vfio-pci function with those answers would get,
     /// in a container of its own.
     pub fn plug_replay(
@@ -161,7 +183,7 @@ impl HostBridge {
         name: &str,
         request: &FunctionRequest,
     ) -> Plugged {
-        let kernel = profile.kernel(name);
+        let kernel = profile.kernel(&format!("host profile {name}"));
         let mut warnings = Vec::new();
         let dev = read_device(&kernel, &mut warnings);
         let iommu = profile
@@ -172,7 +194,46 @@ impl HostBridge {
             Some(_) => self.next_replay_key(&mut warnings),
             None => None,
         };
-        self.plug(&dev, iommu.as_ref(), key, request, warnings)
+        let source = Source::Profile(name.to_owned());
+        self.plug(&dev, iommu.as_ref(), key, request, warnings, source)
+    }
+
+    /// What zpci-rs answered for function `fid`, if it was plugged from a
+    /// host (vfio-pci or a replayed profile) and not unplugged since.
+    #[must_use]
+    pub fn answered(&self, fid: u32) -> Option<Answered<'_, PciFunction>> {
+        self.functions
+            .iter()
+            .find(|r| r.fid == fid)
+            .map(|r| Answered {
+                values: &r.function,
+                provenance: &r.provenance,
+                source: &r.source,
+            })
+    }
+
+    /// Group `id` as zpci-rs made it, with what the function that created
+    /// it was built from; the default group is QEMU's own.
+    #[must_use]
+    pub fn group_answered(&self, id: u8) -> Option<Answered<'_, FunctionGroup>> {
+        let entry = self.groups.find(id)?;
+        let source = self
+            .group_sources
+            .iter()
+            .find(|(g, _)| *g == id)
+            .map(|(_, s)| s)?;
+        Some(Answered {
+            values: &entry.group,
+            provenance: &entry.provenance,
+            source,
+        })
+    }
+
+    /// Forgets function `fid` (QEMU unplugged it). Its group and DMA count
+    /// stay, as in QEMU: groups are never freed, and the count ends with
+    /// [`Self::end_dma_count`].
+    pub fn unplug(&mut self, fid: u32) {
+        self.functions.retain(|r| r.fid != fid);
     }
 
     /// A container key for a replayed function: -1, -2, ...
@@ -197,6 +258,7 @@ impl HostBridge {
         key: Option<i32>,
         request: &FunctionRequest,
         mut warnings: Vec<String>,
+        source: Source,
     ) -> Plugged {
         let avail = iommu.and_then(|i| i.dma_avail.as_ref()).map(|d| d.avail);
         let dma_count = match (avail, key) {
@@ -218,6 +280,18 @@ impl HostBridge {
             .groups
             .find(answers.function.pfgid)
             .map_or(answers.function.pfgid, |g| g.host_id);
+        if answers.group_created {
+            let id = answers.function.pfgid;
+            self.group_sources.retain(|(g, _)| *g != id);
+            self.group_sources.push((id, source.clone()));
+        }
+        self.unplug(request.fid);
+        self.functions.push(FunctionRecord {
+            fid: request.fid,
+            source,
+            function: answers.function.clone(),
+            provenance: answers.provenance.clone(),
+        });
         Plugged {
             answers,
             group_host_id,
@@ -542,6 +616,43 @@ mod tests {
         let profile = HostProfile::new(E, device(0x12), Some(container(Some(1))));
         let p = b.plug_replay(&profile, "p", &intercepted(4));
         assert_eq!(p.dma_count, DmaCount::Start { id: -3, avail: 1 });
+    }
+
+    #[test]
+    fn the_bridge_remembers_what_each_answer_came_from() {
+        let mut b = HostBridge::new();
+        let profile = HostProfile::new(E, device(0x12), Some(container(Some(0x800))));
+        let p = b.plug_replay(&profile, "/p/a.zpcihost", &intercepted(1));
+        let live = kernel(device(0x13), Some(container(None)));
+        b.plug_vfio(&live, Some((&live, 9)), &intercepted(2));
+
+        let a = b.answered(1).unwrap();
+        assert_eq!(a.source, &Source::Profile("/p/a.zpcihost".into()));
+        assert_eq!(a.values, &p.answers.function);
+        let words = crate::describe::function(a.values, Some(a));
+        let edma = words.iter().find(|d| d.name == "edma").unwrap();
+        assert_eq!(edma.provenance, "edma shrunk to the DMA limit");
+        let pchid = words.iter().find(|d| d.name == "pchid").unwrap();
+        assert_eq!(
+            pchid.provenance,
+            "host zPCI base capability (id 1) v2, replayed from /p/a.zpcihost"
+        );
+        assert_eq!(b.answered(2).unwrap().source, &Source::Vfio);
+        assert!(b.answered(3).is_none());
+
+        // the simulated group 0xf0 was made by the replayed function
+        let g = b.group_answered(0xf0).unwrap();
+        assert_eq!(g.source, &Source::Profile("/p/a.zpcihost".into()));
+        assert_eq!(g.values, &p.answers.group);
+        // the default group is QEMU's own
+        assert!(b.group_answered(0xff).is_none());
+
+        // a replug replaces, an unplug forgets
+        b.plug_vfio(&live, Some((&live, 9)), &intercepted(1));
+        assert_eq!(b.answered(1).unwrap().source, &Source::Vfio);
+        b.unplug(1);
+        assert!(b.answered(1).is_none());
+        assert!(b.answered(2).is_some());
     }
 
     #[test]
