@@ -15,7 +15,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::clp::{FunctionFlags, FunctionGroup, GroupFlags, PciFunction};
+use crate::clp::{FunctionGroup, GroupFlags, PciFunction};
 use crate::vfio::caps::cap_id;
 use crate::vfio::clp_builder::{Field, Provenance, Provenances, FUNCTION_FIELDS, GROUP_FIELDS};
 
@@ -147,13 +147,7 @@ fn function_value(f: &PciFunction, field: Field) -> Option<Value> {
         Field::Pfgid => n(f.pfgid.into()),
         Field::Fmbl => n(f.fmbl.into()),
         Field::Pft => n(f.pft.into()),
-        Field::UtilStr => {
-            if f.flags.0 & FunctionFlags::UTIL_STR_AVAILABLE != 0 {
-                Some(Value::Hex(hex(&f.util_str)))
-            } else {
-                Some(Value::Hex(String::new()))
-            }
-        }
+        Field::UtilStr => Some(Value::Hex(hex(&f.util_str))),
         Field::Pfip => Some(Value::Hex(hex(&f.pfip))),
         _ => None,
     }
@@ -274,6 +268,7 @@ pub fn group(
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::clp::FunctionFlags;
     use crate::defaults;
 
     #[test]
@@ -337,15 +332,15 @@ mod tests {
     }
 
     #[test]
-    fn util_string_only_when_flagged() {
+    fn util_string_bytes_as_given() {
         let mut f = defaults::pci_function(1, 1);
-        f.util_str = [0x40; 64];
         let d = function(&f, None);
         let u = d
             .iter()
             .find(|v| v.name == "util-str")
             .map(|v| v.value.clone());
-        assert_eq!(u, Some(Value::Hex(String::new())));
+        assert_eq!(u, Some(Value::Hex("00".repeat(64))));
+        f.util_str = [0x40; 64];
         f.flags = FunctionFlags(FunctionFlags::UTIL_STR_AVAILABLE);
         let d = function(&f, None);
         let u = d
