@@ -11,17 +11,7 @@
 
 #include "zpci_rs.h"
 
-static int passed, failed;
-
-#define CHECK(cond) do {                                            \
-        if (cond) {                                                 \
-            passed++;                                               \
-        } else {                                                    \
-            failed++;                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n",            \
-                    __FILE__, __LINE__, #cond);                     \
-        }                                                           \
-    } while (0)
+#include "check.h"
 
 static uint64_t be(const uint8_t *p, int n)
 {

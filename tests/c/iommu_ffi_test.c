@@ -14,17 +14,7 @@
 
 #include "zpci_rs.h"
 
-static int passed, failed;
-
-#define CHECK(cond) do {                                            \
-        if (cond) {                                                 \
-            passed++;                                               \
-        } else {                                                    \
-            failed++;                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n",            \
-                    __FILE__, __LINE__, #cond);                     \
-        }                                                           \
-    } while (0)
+#include "check.h"
 
 #define SDMA 0x100000000ULL
 #define EDMA 0x1ffffffffffffffULL

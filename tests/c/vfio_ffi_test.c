@@ -22,17 +22,7 @@
 #define CRAFTED "tests/fixtures/replay-sample.zpcihost"
 #define CAPTURED "tests/fixtures/guest612-default-virtio-blk.zpcihost"
 
-static int passed, failed;
-
-#define CHECK(cond) do {                                            \
-        if (cond) {                                                 \
-            passed++;                                               \
-        } else {                                                    \
-            failed++;                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n",            \
-                    __FILE__, __LINE__, #cond);                     \
-        }                                                           \
-    } while (0)
+#include "check.h"
 
 static uint64_t be(const uint8_t *p, int n)
 {

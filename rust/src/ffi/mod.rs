@@ -45,3 +45,16 @@ pub extern "C" fn zpci_rs_version() -> *const c_char {
         };
     VERSION.as_ptr()
 }
+
+/// Panics inside [`guard`]: the test that a panic stays on the Rust side
+/// of the boundary and the call answers [`ZpciRsStatus::Panic`]
+/// (`tests/c/panic_test.c`). Only in a library built with the cargo
+/// feature `test-panic`; never in the header.
+///
+/// cbindgen:ignore
+#[cfg(feature = "test-panic")]
+#[no_mangle]
+#[allow(clippy::panic)]
+pub extern "C" fn zpci_rs_test_panic() -> ZpciRsStatus {
+    guard(|| panic!("zpci_rs_test_panic: this panic must not leave Rust"))
+}
