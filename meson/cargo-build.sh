@@ -8,7 +8,7 @@ set -eu
 cargo=$1 manifest=$2 target_dir=$3 output=$4
 
 if ! "$cargo" build --release --locked --offline --quiet \
-        --manifest-path "$manifest" --target-dir "$target_dir" -p zpci-rs; then
+        --manifest-path "$manifest" --target-dir "$target_dir" -p zpci-rs --lib; then
     echo "zpci-rs: cargo build failed; if crates are missing, run" \
          "'cargo fetch --locked --manifest-path $manifest' first" >&2
     exit 1

@@ -12,6 +12,7 @@
 //! - [`vfio`]: the host's VFIO capabilities and the CLP answers built from them;
 //! - [`iommu`]: DMA translation: the table walk, the IOTLB and RPCIT;
 //! - [`describe`]: the values a guest is shown and where each came from;
+//! - [`inspect`]: the capability inspector behind `zpci-caps`;
 //! - `ffi`: the C interface.
 //!
 //! `unsafe` lives only in `ffi` and `vfio::ioctl`; every other module
@@ -21,5 +22,6 @@ pub mod clp;
 pub mod defaults;
 pub mod describe;
 pub mod ffi;
+pub mod inspect;
 pub mod iommu;
 pub mod vfio;

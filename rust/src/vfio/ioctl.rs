@@ -18,9 +18,15 @@
 //! descriptor, the only `unsafe` code here) and [`RecordedKernel`], which
 //! answers from bytes recorded earlier with the kernel's own rules, so that
 //! a replayed host goes through the same loop as a live one.
+//!
+//! For reading a live device's answers (`vfio::live`), it also sets up a
+//! type1 container for one IOMMU group, as QEMU's vfio-pci does:
+//! [`container_ioctl`], [`group_status`], [`group_set_container`] and
+//! [`group_get_device_fd`].
 
+use std::ffi::CStr;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use thiserror::Error;
 
@@ -340,6 +346,128 @@ impl VfioInfoSource for RecordedKernel {
     }
 }
 
+// Setting up a container for one IOMMU group, as QEMU's vfio-pci does
+// before it asks for the two answers; used by `vfio::live` to read a live
+// device's answers. The numbers are `include/uapi/linux/vfio.h`'s.
+
+/// `VFIO_GET_API_VERSION`: `_IO(VFIO_TYPE, VFIO_BASE + 0)`, on a container.
+pub const VFIO_GET_API_VERSION: u32 = io(VFIO_TYPE, VFIO_BASE);
+/// `VFIO_CHECK_EXTENSION`: `_IO(VFIO_TYPE, VFIO_BASE + 1)`, on a container.
+pub const VFIO_CHECK_EXTENSION: u32 = io(VFIO_TYPE, VFIO_BASE + 1);
+/// `VFIO_SET_IOMMU`: `_IO(VFIO_TYPE, VFIO_BASE + 2)`, on a container.
+pub const VFIO_SET_IOMMU: u32 = io(VFIO_TYPE, VFIO_BASE + 2);
+/// `VFIO_GROUP_GET_STATUS`: `_IO(VFIO_TYPE, VFIO_BASE + 3)`, on a group.
+pub const VFIO_GROUP_GET_STATUS: u32 = io(VFIO_TYPE, VFIO_BASE + 3);
+/// `VFIO_GROUP_SET_CONTAINER`: `_IO(VFIO_TYPE, VFIO_BASE + 4)`, on a group.
+pub const VFIO_GROUP_SET_CONTAINER: u32 = io(VFIO_TYPE, VFIO_BASE + 4);
+/// `VFIO_GROUP_GET_DEVICE_FD`: `_IO(VFIO_TYPE, VFIO_BASE + 6)`, on a group.
+pub const VFIO_GROUP_GET_DEVICE_FD: u32 = io(VFIO_TYPE, VFIO_BASE + 6);
+/// `VFIO_API_VERSION`: what `VFIO_GET_API_VERSION` answers.
+pub const VFIO_API_VERSION: i32 = 0;
+/// `VFIO_TYPE1_IOMMU`.
+pub const VFIO_TYPE1_IOMMU: u32 = 1;
+/// `VFIO_TYPE1v2_IOMMU`.
+pub const VFIO_TYPE1V2_IOMMU: u32 = 3;
+/// `VFIO_GROUP_FLAGS_VIABLE`: every device of the group is bound to a
+/// VFIO driver (or none).
+pub const VFIO_GROUP_FLAGS_VIABLE: u32 = 1;
+
+/// A container ioctl whose argument is a number, not a pointer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerOp {
+    /// `VFIO_GET_API_VERSION`.
+    ApiVersion,
+    /// `VFIO_CHECK_EXTENSION` of an IOMMU type: positive when supported.
+    CheckExtension(u32),
+    /// `VFIO_SET_IOMMU` of an IOMMU type.
+    SetIommu(u32),
+}
+
+/// Issues `op` on the container `container` (an open `/dev/vfio/vfio`)
+/// and returns the kernel's non-negative answer.
+///
+/// # Errors
+/// The error the ioctl failed with.
+pub fn container_ioctl(container: BorrowedFd<'_>, op: ContainerOp) -> io::Result<i32> {
+    let (number, arg) = match op {
+        ContainerOp::ApiVersion => (VFIO_GET_API_VERSION, 0),
+        ContainerOp::CheckExtension(t) => (VFIO_CHECK_EXTENSION, t),
+        ContainerOp::SetIommu(t) => (VFIO_SET_IOMMU, t),
+    };
+    let request = libc::Ioctl::from(number);
+    let arg = libc::c_ulong::from(arg);
+    // SAFETY: these three VFIO ioctls take their argument as a number
+    // (`unsigned long arg` in `vfio_fops_unl_ioctl`), never as a pointer,
+    // so no memory of this process is read or written. The fd is borrowed
+    // and open for the call. On an fd that is not a VFIO container the
+    // kernel answers ENOTTY (the numbers are VFIO's own, `_IO(';', ...)`).
+    let rc = unsafe { libc::ioctl(container.as_raw_fd(), request, arg) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(rc)
+}
+
+/// The flags of `VFIO_GROUP_GET_STATUS` on the group `group` (an open
+/// `/dev/vfio/N`).
+///
+/// # Errors
+/// The error the ioctl failed with.
+pub fn group_status(group: BorrowedFd<'_>) -> io::Result<u32> {
+    // struct vfio_group_status { __u32 argsz; __u32 flags; }
+    let mut status = [0u32; 2];
+    status[0] = 8;
+    let request = libc::Ioctl::from(VFIO_GROUP_GET_STATUS);
+    // SAFETY: VFIO_GROUP_GET_STATUS reads `argsz` (8, the size of
+    // `struct vfio_group_status`) from the pointer and writes at most those
+    // 8 bytes back; `status` is an exclusively borrowed, 4-byte aligned
+    // array of exactly 8 bytes in the native byte order the kernel uses.
+    // The kernel keeps no pointer after the call.
+    let rc = unsafe { libc::ioctl(group.as_raw_fd(), request, status.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(status[1])
+}
+
+/// `VFIO_GROUP_SET_CONTAINER`: puts the group `group` in `container`.
+///
+/// # Errors
+/// The error the ioctl failed with.
+pub fn group_set_container(group: BorrowedFd<'_>, container: BorrowedFd<'_>) -> io::Result<()> {
+    let fd: libc::c_int = container.as_raw_fd();
+    let request = libc::Ioctl::from(VFIO_GROUP_SET_CONTAINER);
+    // SAFETY: VFIO_GROUP_SET_CONTAINER reads one `int` (the container's
+    // fd) through the pointer and writes nothing; `fd` lives on this stack
+    // frame for the whole call. The container fd is borrowed and open.
+    let rc = unsafe { libc::ioctl(group.as_raw_fd(), request, std::ptr::from_ref(&fd)) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `VFIO_GROUP_GET_DEVICE_FD`: a new file descriptor for the device
+/// `name` (its PCI address) of the group `group`.
+///
+/// # Errors
+/// The error the ioctl failed with.
+pub fn group_get_device_fd(group: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
+    let request = libc::Ioctl::from(VFIO_GROUP_GET_DEVICE_FD);
+    // SAFETY: VFIO_GROUP_GET_DEVICE_FD reads a NUL-terminated string
+    // through the pointer (`strndup_user`, at most PAGE_SIZE bytes) and
+    // writes nothing; `name` is a `CStr`, so NUL-terminated, and borrowed
+    // for the call.
+    let rc = unsafe { libc::ioctl(group.as_raw_fd(), request, name.as_ptr()) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a non-negative answer of VFIO_GROUP_GET_DEVICE_FD is a new
+    // file descriptor installed for this process and owned by nobody else;
+    // the OwnedFd becomes its only owner and closes it once.
+    Ok(unsafe { OwnedFd::from_raw_fd(rc) })
+}
+
 #[cfg(test)]
 #[allow(
     clippy::indexing_slicing,
@@ -359,6 +487,32 @@ mod tests {
     /// `/usr/include/linux/vfio.h` (printed by a C program including it;
     /// `tests/c/vfio_ffi_test.c` checks the same literals against the
     /// header at every run).
+    /// The container and group ioctl numbers, against the values of
+    /// `/usr/include/linux/vfio.h` (printed by a C program including it).
+    #[test]
+    fn setup_ioctl_numbers_are_pinned() {
+        assert_eq!(VFIO_GET_API_VERSION, 0x3b64);
+        assert_eq!(VFIO_CHECK_EXTENSION, 0x3b65);
+        assert_eq!(VFIO_SET_IOMMU, 0x3b66);
+        assert_eq!(VFIO_GROUP_GET_STATUS, 0x3b67);
+        assert_eq!(VFIO_GROUP_SET_CONTAINER, 0x3b68);
+        assert_eq!(VFIO_GROUP_GET_DEVICE_FD, 0x3b6a);
+    }
+
+    #[test]
+    fn setup_ioctls_on_a_file_that_is_not_vfio_fail_cleanly() {
+        use std::os::fd::AsFd;
+        let f = std::fs::File::open("/dev/null").unwrap();
+        let err = container_ioctl(f.as_fd(), ContainerOp::ApiVersion).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
+        let err = group_status(f.as_fd()).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
+        let err = group_set_container(f.as_fd(), f.as_fd()).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
+        let err = group_get_device_fd(f.as_fd(), c"0005:00:00.0").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOTTY));
+    }
+
     #[test]
     fn ioctl_numbers_are_pinned() {
         assert_eq!(VFIO_DEVICE_GET_INFO, 0x3b6b);

@@ -11,14 +11,17 @@
 //!   replay on an emulated function;
 //! - [`roundtrip`]: what a Linux guest's vfio-pci reports back for presented
 //!   CLP values, for the end-to-end test;
-//! - [`ioctl`]: the two info ioctls, the only code here with `unsafe`.
+//! - [`live`]: a live function's two answers, read through its IOMMU group
+//!   (the `zpci-caps --live` inspector);
+//! - [`ioctl`]: the VFIO ioctls, the only code here with `unsafe`.
 //!
-//! All but `ioctl` are pure and work on bytes.
+//! All but `ioctl` and `live` are pure and work on bytes.
 
 pub mod caps;
 pub mod clp_builder;
 pub mod host;
 pub mod ioctl;
+pub mod live;
 pub mod profile;
 pub mod roundtrip;
 
