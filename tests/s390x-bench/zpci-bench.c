@@ -20,92 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../s390x-common/zpci-insn.h"
 #include "zpci-bare.h"
 #include "zpci-bench.h"
 
 /* ---------------------------------------------------------------------- */
-/* Freestanding support */
-
-/* The compiler may call these two for structure copies and clears. */
-void *memset(void *s, int c, size_t n)
-{
-    uint8_t *p = s;
-
-    while (n--) {
-        *p++ = (uint8_t)c;
-    }
-    return s;
-}
-
-void *memcpy(void *d, const void *s, size_t n)
-{
-    uint8_t *dp = d;
-    const uint8_t *sp = s;
-
-    while (n--) {
-        *dp++ = *sp++;
-    }
-    return d;
-}
-
-/* A pointer to guest absolute address a, hidden from the optimizer. */
-static inline void *absp(uint64_t a)
-{
-    void *p;
-
-    asm("" : "=a" (p) : "0" (a));
-    return p;
-}
-
-static inline void barrier(void)
-{
-    asm volatile("" : : : "memory");
-}
-
-/*
- * Memory the device, the firmware or the reader also access: volatile,
- * so that no access is cached in a register, merged or dropped. The guest
- * is big-endian, as the tables and the results area are.
- */
-static inline uint8_t peek8(const void *p)
-{
-    return *(const volatile uint8_t *)p;
-}
-
-static inline void poke8(void *p, uint8_t v)
-{
-    *(volatile uint8_t *)p = v;
-}
-
-static inline uint16_t ld16(const void *p)
-{
-    return *(const volatile uint16_t *)p;
-}
-
-static inline uint32_t ld32(const void *p)
-{
-    return *(const volatile uint32_t *)p;
-}
-
-static inline uint64_t ld64(const void *p)
-{
-    return *(const volatile uint64_t *)p;
-}
-
-static inline void st16(void *p, uint16_t v)
-{
-    *(volatile uint16_t *)p = v;
-}
-
-static inline void st32(void *p, uint32_t v)
-{
-    *(volatile uint32_t *)p = v;
-}
-
-static inline void st64(void *p, uint64_t v)
-{
-    *(volatile uint64_t *)p = v;
-}
+/* Byte order and time (the instructions are ../s390x-common's) */
 
 /* Little-endian, for the virtio rings. */
 static inline void stle16(void *p, uint16_t v)
@@ -148,6 +68,12 @@ static uint64_t swab(uint64_t v, int len)
     return r;
 }
 
+/* The TOD clock in microseconds. */
+static uint64_t tod_usecs(void)
+{
+    return tod() >> 12;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Guest memory */
 
@@ -178,103 +104,6 @@ asm("   .text\n"
     "restart_handler:\n"
     "   mvi     " STR(LC_RESTART_FLAG) ", 1\n"
     "   lpswe   " STR(LC_RESTART_OLD_PSW) "\n");
-
-/* ---------------------------------------------------------------------- */
-/* Instructions */
-
-static uint64_t tod(void)
-{
-    uint64_t t;
-
-    asm volatile(".insn s,0xb2050000,%[t]" : [t] "=Q" (t) : : "cc");
-    return t;
-}
-
-static uint64_t tod_usecs(void)
-{
-    return tod() >> 12;
-}
-
-/* CLP with lps 2 (PCI) on the block at CLP_AREA. */
-static int clp(void)
-{
-    uint64_t ignored;
-    int cc;
-
-    asm volatile("  .insn rrf,0xb9a00000,%[ign],%[req],0,2\n"
-                 "  ipm %[cc]\n"
-                 "  srl %[cc],28\n"
-                 : [cc] "=&d" (cc), [ign] "=&d" (ignored)
-                 : [req] "a" (absp(CLP_AREA))
-                 : "cc", "memory");
-    return cc;
-}
-
-/* MODIFY PCI FUNCTION CONTROLS; *req gets the status byte back. */
-static int mpcifc(uint64_t *req, void *fib)
-{
-    int cc;
-
-    asm volatile("  .insn rxy,0xe300000000d0,%[req],%[fib]\n"
-                 "  ipm %[cc]\n"
-                 "  srl %[cc],28\n"
-                 : [cc] "=&d" (cc), [req] "+d" (*req),
-                   [fib] "+Q" (*(uint8_t (*)[80])fib)
-                 : : "cc", "memory");
-    return cc;
-}
-
-/* REFRESH PCI TRANSLATIONS of [addr, addr + len). */
-static int rpcit(uint64_t *fn, uint64_t addr, uint64_t len)
-{
-    register uint64_t r2 asm("2") = addr;
-    register uint64_t r3 asm("3") = len;
-    int cc;
-
-    asm volatile("  .insn rre,0xb9d30000,%[fn],2\n"
-                 "  ipm %[cc]\n"
-                 "  srl %[cc],28\n"
-                 : [cc] "=&d" (cc), [fn] "+d" (*fn)
-                 : "d" (r2), "d" (r3)
-                 : "cc", "memory");
-    return cc;
-}
-
-/* PCI LOAD; *req gets the status byte back. */
-static int pcilg(uint64_t *req, uint64_t offset, uint64_t *data)
-{
-    register uint64_t r2 asm("2") = *req;
-    register uint64_t r3 asm("3") = offset;
-    uint64_t d = 0;
-    int cc;
-
-    asm volatile("  .insn rre,0xb9d20000,%[d],2\n"
-                 "  ipm %[cc]\n"
-                 "  srl %[cc],28\n"
-                 : [cc] "=&d" (cc), [d] "+&d" (d), "+d" (r2)
-                 : "d" (r3)
-                 : "cc", "memory");
-    *req = r2;
-    *data = d;
-    return cc;
-}
-
-/* PCI STORE. */
-static int pcistg(uint64_t *req, uint64_t offset, uint64_t data)
-{
-    register uint64_t r2 asm("2") = *req;
-    register uint64_t r3 asm("3") = offset;
-    int cc;
-
-    asm volatile("  .insn rre,0xb9d00000,%[d],2\n"
-                 "  ipm %[cc]\n"
-                 "  srl %[cc],28\n"
-                 : [cc] "=&d" (cc), "+d" (r2)
-                 : [d] "d" (data), "d" (r3)
-                 : "cc", "memory");
-    *req = r2;
-    return cc;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Results */
@@ -376,7 +205,7 @@ static void enable_function(void)
     int cc;
 
     b = clp_prepare(CLP_LIST_PCI, LIST_RSP_LEN);
-    cc = clp();
+    cc = clp_insn(CLP_AREA);
     rsp = ld16(b + 32 + ZB_RSP_CODE);
     if (cc || rsp != CLP_RSP_OK) {
         fail(ZBENCH_ERR_CLP_LIST, (uint64_t)cc << 16 | rsp);
@@ -390,7 +219,7 @@ static void enable_function(void)
     st32(b + 16, fh);
     b[22] = 0;                              /* oc: enable */
     b[23] = 1;                              /* one DMA address space */
-    cc = clp();
+    cc = clp_insn(CLP_AREA);
     rsp = ld16(b + 32 + ZB_RSP_CODE);
     if (cc || rsp != CLP_RSP_OK) {
         fail(ZBENCH_ERR_ENABLE, (uint64_t)cc << 16 | rsp);

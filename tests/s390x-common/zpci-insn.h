@@ -1,9 +1,10 @@
 /*
  * The zPCI instructions and guest-memory helpers of the freestanding s390x
- * programs that run as the machine's BIOS (tests/s390x-hostile; the probe
- * in tests/s390x-bare keeps its own copy, byte for byte the one QEMU's
- * qtest embeds). Each program is one translation unit that includes this
- * header once, after "#pragma GCC visibility push(hidden)".
+ * programs that run as the machine's BIOS (tests/s390x-hostile,
+ * tests/s390x-bench; the probe in tests/s390x-bare keeps its own copy,
+ * byte for byte the one QEMU's qtest embeds). Each program is one
+ * translation unit that includes this header once, after
+ * "#pragma GCC visibility push(hidden)".
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -52,8 +53,8 @@ static inline void barrier(void)
 /*
  * Memory the device, the firmware or the reader also access: volatile, so
  * that no access is cached in a register, merged or dropped. The guest is
- * big-endian, as the tables and the firmware blocks are; the accesses are
- * naturally aligned.
+ * big-endian, as the tables, the firmware blocks and the results areas
+ * are; the accesses are naturally aligned.
  */
 static inline uint8_t peek8(const void *p)
 {
@@ -160,6 +161,42 @@ static inline int rpcit(uint64_t *fn, uint64_t addr, uint64_t len)
                  : [cc] "=&d" (cc), [fn] "+d" (*fn)
                  : "d" (r2), "d" (r3)
                  : "cc", "memory");
+    return cc;
+}
+
+/* PCI LOAD; *req gets the status byte back. */
+static inline int pcilg(uint64_t *req, uint64_t offset, uint64_t *data)
+{
+    register uint64_t r2 asm("2") = *req;
+    register uint64_t r3 asm("3") = offset;
+    uint64_t d = 0;
+    int cc;
+
+    asm volatile("  .insn rre,0xb9d20000,%[d],2\n"
+                 "  ipm %[cc]\n"
+                 "  srl %[cc],28\n"
+                 : [cc] "=&d" (cc), [d] "+&d" (d), "+d" (r2)
+                 : "d" (r3)
+                 : "cc", "memory");
+    *req = r2;
+    *data = d;
+    return cc;
+}
+
+/* PCI STORE. */
+static inline int pcistg(uint64_t *req, uint64_t offset, uint64_t data)
+{
+    register uint64_t r2 asm("2") = *req;
+    register uint64_t r3 asm("3") = offset;
+    int cc;
+
+    asm volatile("  .insn rre,0xb9d00000,%[d],2\n"
+                 "  ipm %[cc]\n"
+                 "  srl %[cc],28\n"
+                 : [cc] "=&d" (cc), "+d" (r2)
+                 : [d] "d" (data), "d" (r3)
+                 : "cc", "memory");
+    *req = r2;
     return cc;
 }
 
