@@ -32,11 +32,11 @@
 
 use std::ffi::{c_int, c_void};
 use std::ops::Range;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use super::{guard, ZpciRsStatus};
+use super::{free_handle, guard, ZpciRsStatus};
 use crate::iommu::{Access, DmaBudget, ErrorCode, Event, EventSink, FunctionDma};
 use crate::iommu::{GuestMemory, GuestMemoryError, IoatError, IoatMode, IoatRequest, Iommu};
 use crate::iommu::{RpcitAnswer, RpcitOutcome};
@@ -617,14 +617,8 @@ pub unsafe extern "C" fn zpci_rs_iommu_new(
 /// yet; no other call on it is running, and it is not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn zpci_rs_iommu_free(iommu: *mut ZpciRsIommu) {
-    if iommu.is_null() {
-        return;
-    }
-    // SAFETY: by the contract, `iommu` came from Box::into_raw in
-    // zpci_rs_iommu_new and is given back once.
-    let owned = unsafe { Box::from_raw(iommu) };
-    // A panic while dropping is not allowed to reach C.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(owned)));
+    // SAFETY: forwarded from this function's contract.
+    unsafe { free_handle(iommu) };
 }
 
 /// Registers an IOAT (Modify PCI Function Controls, register I/O address
@@ -1457,7 +1451,7 @@ mod tests {
         h.rpcit(SDMA, 0x6000, None);
         // SAFETY: a live handle.
         let handle = unsafe { handle(h.0) };
-        let poisoned = catch_unwind(AssertUnwindSafe(|| {
+        let poisoned = catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _state = handle.state.lock();
             panic!("an internal error while locked");
         }));

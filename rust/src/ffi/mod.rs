@@ -35,6 +35,21 @@ pub(crate) fn guard<F: FnOnce() -> ZpciRsStatus + UnwindSafe>(body: F) -> ZpciRs
     catch_unwind(body).unwrap_or(ZpciRsStatus::Panic)
 }
 
+/// Frees a handle given to C with `Box::into_raw`; null does nothing. A
+/// panic while dropping it stays here.
+///
+/// # Safety
+/// `handle` is null or came from `Box::into_raw` of a `Box<T>` and is given
+/// back once; it is not used afterwards.
+pub(crate) unsafe fn free_handle<T>(handle: *mut T) {
+    if handle.is_null() {
+        return;
+    }
+    // SAFETY: by the contract, from Box::into_raw, given back once.
+    let owned = unsafe { Box::from_raw(handle) };
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(owned)));
+}
+
 /// The library's version, as a NUL-terminated string with static lifetime.
 #[no_mangle]
 pub extern "C" fn zpci_rs_version() -> *const c_char {

@@ -14,12 +14,12 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 use std::path::Path;
 use std::sync::Mutex;
 
 use super::clp::{ZpciRsFunctionGroup, ZpciRsPciFunction};
-use super::{guard, ZpciRsStatus};
+use super::{free_handle, guard, ZpciRsStatus};
 use crate::clp::{FunctionGroup, PciFunction};
 use crate::describe::{self, Described, Value};
 use crate::vfio::host::{self, DmaCount, FunctionRequest, HostBridge, Plugged};
@@ -209,14 +209,8 @@ pub extern "C" fn zpci_rs_host_bridge_new() -> *mut ZpciRsHostBridge {
 /// freed yet; it is not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn zpci_rs_host_bridge_free(bridge: *mut ZpciRsHostBridge) {
-    if bridge.is_null() {
-        return;
-    }
-    // SAFETY: by the contract, `bridge` came from Box::into_raw in
-    // zpci_rs_host_bridge_new and is given back once.
-    let owned = unsafe { Box::from_raw(bridge) };
-    // A panic while dropping is not allowed to reach C.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(owned)));
+    // SAFETY: forwarded from this function's contract.
+    unsafe { free_handle(bridge) };
 }
 
 /// Plugs a vfio-pci function: reads `VFIO_DEVICE_GET_INFO` from
@@ -385,13 +379,8 @@ pub unsafe extern "C" fn zpci_rs_host_profile_load(
 /// not freed yet; it is not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn zpci_rs_host_profile_free(profile: *mut ZpciRsHostProfile) {
-    if profile.is_null() {
-        return;
-    }
-    // SAFETY: by the contract, from Box::into_raw in
-    // zpci_rs_host_profile_load, given back once.
-    let owned = unsafe { Box::from_raw(profile) };
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(owned)));
+    // SAFETY: forwarded from this function's contract.
+    unsafe { free_handle(profile) };
 }
 
 /// Reads the host function handle of the vfio-pci device `device_fd` (its
@@ -605,12 +594,8 @@ pub unsafe extern "C" fn zpci_rs_description_values(
 /// was not freed yet; neither it nor its values are used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn zpci_rs_description_free(description: *mut ZpciRsDescription) {
-    if description.is_null() {
-        return;
-    }
-    // SAFETY: by the contract, from Box::into_raw, given back once.
-    let owned = unsafe { Box::from_raw(description) };
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(owned)));
+    // SAFETY: forwarded from this function's contract.
+    unsafe { free_handle(description) };
 }
 
 /// QEMU unplugged function `fid`: the bridge forgets what its answers
