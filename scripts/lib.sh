@@ -14,11 +14,49 @@ ZPCI_CACHE=${ZPCI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zpci-rs}
 # Constants for the scripts that source this file.
 # shellcheck disable=SC2034
 {
-    QEMU_VERSION=10.0.2
-    QEMU_TARBALL=qemu_10.0.2+ds.orig.tar.xz
     KERNEL_DEB=linux-image-6.12.95+deb12-s390x_6.12.95-1~bpo12+1_s390x.deb
     BUSYBOX_DEB=busybox-static_1.35.0-4+deb12u1+b1_s390x.deb
-    MESON_WHEELS=(meson-1.5.0-py3-none-any.whl pycotap-1.3.1-py3-none-any.whl)
+    # The QEMU versions with a series in qemu-patches/ and a pinned
+    # tarball; the first is the default ($ZPCI_QEMU picks another).
+    QEMU_VERSIONS=(10.2.2 10.0.13)
+}
+
+# use_qemu_version VERSION: sets QEMU_VERSION, QEMU_TARBALL, QEMU_SERIES
+# (the folder of qemu-patches/ that goes with it) and MESON_WHEELS (what
+# its configure wants in python/wheels/), or stops naming the supported
+# versions.
+use_qemu_version() {
+    # shellcheck disable=SC2034
+    case $1 in
+    10.2.2)
+        QEMU_SERIES=10.2
+        MESON_WHEELS=(meson-1.9.0-py3-none-any.whl pycotap-1.3.1-py3-none-any.whl)
+        ;;
+    10.0.13)
+        QEMU_SERIES=10.0
+        MESON_WHEELS=(meson-1.5.0-py3-none-any.whl pycotap-1.3.1-py3-none-any.whl)
+        ;;
+    *) die "QEMU '$1' is not supported: the supported versions are ${QEMU_VERSIONS[*]}" ;;
+    esac
+    export QEMU_VERSION=$1
+    # shellcheck disable=SC2034
+    QEMU_TARBALL=qemu_$1+ds.orig.tar.xz
+}
+
+# qemu_debian_version VERSION: the Debian source package version whose
+# orig tarball is the pinned one.
+qemu_debian_version() {
+    case $1 in
+    10.2.2) echo "1:10.2.2+ds-1" ;;
+    10.0.13) echo "1:10.0.13+ds-0+deb13u1" ;;
+    *) return 1 ;;
+    esac
+}
+
+# qemu_dir VARIANT: the cache folder of a scripts/build-qemu build of
+# VARIANT for $QEMU_VERSION (its tree in src/, its build in build/).
+qemu_dir() {
+    echo "$ZPCI_CACHE/qemu-$QEMU_VERSION-$1"
 }
 
 export CCACHE_DIR=${CCACHE_DIR:-$ZPCI_CACHE/ccache}
@@ -60,6 +98,33 @@ need_tools() {
     else
         die "missing tools; install them with: sudo apt-get install ${missing[*]}"
     fi
+}
+
+# debian_rust COMMAND...: runs COMMAND (cargo ...) with Debian's packaged
+# Rust, rustc-web and cargo-web of bookworm (the version distributions
+# build QEMU with, and Cargo.toml's rust-version), installing them when
+# root, else printing the install line and stopping.
+DEBIAN_RUST_VERSION=1.85.0+dfsg3-1~deb12u3
+debian_rust() {
+    local pkgs=(rustc-web="$DEBIAN_RUST_VERSION" cargo-web="$DEBIAN_RUST_VERSION"
+        libstd-rust-web-dev="$DEBIAN_RUST_VERSION" libstd-rust-web-1.85="$DEBIAN_RUST_VERSION")
+    if [[ $(dpkg-query -W -f '${Version}' rustc-web 2>/dev/null) != "$DEBIAN_RUST_VERSION" ||
+        $(dpkg-query -W -f '${Version}' cargo-web 2>/dev/null) != "$DEBIAN_RUST_VERSION" ]]; then
+        if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            step "installing Debian's Rust ${pkgs[*]}"
+            mkdir -p "$ZPCI_CACHE"
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+                apt-get install -y -qq --no-install-recommends --allow-downgrades "${pkgs[@]}"; } \
+                >"$ZPCI_CACHE/apt.log" 2>&1 ||
+                die "apt-get install ${pkgs[*]} failed (log: $ZPCI_CACHE/apt.log)"
+        else
+            die "Debian's Rust missing; install it with: sudo apt-get install ${pkgs[*]}"
+        fi
+    fi
+    local cmd=$1
+    shift
+    /usr/bin/rustc --version
+    RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc "/usr/bin/$cmd" "$@"
 }
 
 # inputs_dir: the folder holding the pinned inputs, every file verified
@@ -109,7 +174,9 @@ fetch_input() {
             die "could not fetch $name with pip; put it in \$ZPCI_INPUTS"
         ;;
     qemu_*.orig.tar.xz)
-        (cd "$tmp" && apt-get source --download-only -qq "qemu=1:${QEMU_VERSION}+ds-2+deb13u1~bpo12+1") \
+        local v=${name#qemu_} deb
+        deb=$(qemu_debian_version "${v%%+ds*}") || die "no Debian source package known for $name; put it in \$ZPCI_INPUTS"
+        (cd "$tmp" && apt-get source --download-only -qq "qemu=$deb") \
             >/dev/null 2>&1 ||
             die "could not fetch $name with 'apt-get source qemu'; put it in \$ZPCI_INPUTS"
         ;;
@@ -128,3 +195,6 @@ fetch_input() {
     mv "$got" "$dest/$name"
     rm -rf "$tmp"
 }
+
+# The QEMU version the scripts work on: $ZPCI_QEMU, else the default.
+use_qemu_version "${ZPCI_QEMU:-${QEMU_VERSIONS[0]}}"

@@ -1,6 +1,6 @@
 """Count IOMMU notifier events per RPCIT, in gdb (gdb -x gdb-count.py).
 
-QEMU 10.0.2 has no trace event on the notifier path, so this counts calls
+Stock QEMU has no trace event on the notifier path, so this counts calls
 of memory_region_notify_iommu() (system/memory.c), the one function every
 IOMMU map and unmap notification of s390x zPCI goes through, whoever
 listens. Calls are grouped by the rpcit_service_call() (hw/s390x/

@@ -460,7 +460,7 @@ set grid ytics
 set key top left
 set title "RPCIT over 256 MiB: pages per second (median)"
 set format y "10^{%%L}"
-plot "%s" using 2:xtic(1) title "stock QEMU 10.0.2" lc rgb "#9e9e9e", \\
+plot "%s" using 2:xtic(1) title "stock QEMU %s" lc rgb "#9e9e9e", \\
      "" using 3 title "patched (zpci-rs)" lc rgb "#1f5fa8"
 set title "targets: reached / required (at or above 1: met)"
 set format y "%%g"
@@ -468,7 +468,8 @@ set yrange [0.001:1000]
 unset key
 plot "%s" using 2:xtic(1) lc rgb "#1f5fa8", 1 with lines lc rgb "#c0392b" lw 2
 unset multiplot
-""" % (png, os.path.join(dir_, "rpcit.dat"), os.path.join(dir_, "targets.dat")))
+""" % (png, os.path.join(dir_, "rpcit.dat"), os.environ.get("QEMU_VERSION", "?"),
+       os.path.join(dir_, "targets.dat")))
     subprocess.run(["gnuplot", gp], check=True)
     return True
 
