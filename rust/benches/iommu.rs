@@ -179,7 +179,7 @@ fn main() {
         );
         report("RPCIT map from empty", d, PAGES, "page");
         println!(
-            "{:<52} {events:>10} events (QEMU 10.0.2: {PAGES})",
+            "{:<52} {events:>10} events (stock QEMU: {PAGES})",
             "  map events"
         );
 

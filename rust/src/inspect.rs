@@ -637,7 +637,7 @@ fn headers(
                 next,
                 min: hdr_end,
             });
-        } else if next.checked_add(CAP_HDR_LEN).map_or(true, |n| n > limit) {
+        } else if next.checked_add(CAP_HDR_LEN).is_none_or(|n| n > limit) {
             return Err(CapError::NextOutOfBounds {
                 cap: at,
                 next,

@@ -517,7 +517,7 @@ impl GuestMemory for CallbackMemory<'_> {
         let (mut start, mut end) = (0u64, 0u64);
         // SAFETY: both out pointers are to locals valid for one write each;
         // `opaque` is the pointer QEMU gave for the callback.
-        let rc = unsafe { (h.callbacks.ram_block)(h.opaque, gpa, &mut start, &mut end) };
+        let rc = unsafe { (h.callbacks.ram_block)(h.opaque, gpa, &raw mut start, &raw mut end) };
         // A block that does not hold `gpa` is not believed.
         (rc == 0 && start <= gpa && gpa < end).then_some(start..end)
     }
@@ -534,7 +534,7 @@ impl EventSink for CallbackSink<'_> {
         let event = ZpciRsIommuEvent::from(event);
         // SAFETY: `event` lives for the call; `opaque` is the pointer QEMU
         // gave for the callback.
-        unsafe { (h.callbacks.notify)(h.opaque, &event) };
+        unsafe { (h.callbacks.notify)(h.opaque, &raw const event) };
     }
 }
 
@@ -1026,7 +1026,9 @@ mod tests {
             };
             let mut out = ZpciRsIoatAnswer::done(ZpciRsIoatResult::NotRegistered);
             // SAFETY: a live handle and valid pointers.
-            let rc = unsafe { zpci_rs_iommu_register_ioat(self.0, &req, &dma, &mut out) };
+            let rc = unsafe {
+                zpci_rs_iommu_register_ioat(self.0, &raw const req, &raw const dma, &raw mut out)
+            };
             assert_eq!(rc, ZpciRsStatus::Ok);
             out
         }
@@ -1035,7 +1037,7 @@ mod tests {
             let avail = dma_avail.map_or(std::ptr::null_mut(), std::ptr::from_mut);
             let mut out = ZpciRsIoatAnswer::done(ZpciRsIoatResult::Translated);
             // SAFETY: a live handle and valid pointers.
-            let rc = unsafe { zpci_rs_iommu_deregister_ioat(self.0, avail, &mut out) };
+            let rc = unsafe { zpci_rs_iommu_deregister_ioat(self.0, avail, &raw mut out) };
             assert_eq!(rc, ZpciRsStatus::Ok);
             out
         }
@@ -1062,7 +1064,7 @@ mod tests {
         fn stats(&self) -> ZpciRsIommuStats {
             let mut out = ZpciRsIommuStats::default();
             // SAFETY: a live handle and a valid pointer.
-            let rc = unsafe { zpci_rs_iommu_stats(self.0, &mut out) };
+            let rc = unsafe { zpci_rs_iommu_stats(self.0, &raw mut out) };
             assert_eq!(rc, ZpciRsStatus::Ok);
             out
         }
@@ -1089,7 +1091,7 @@ mod tests {
                 _ => cb.notify = None,
             }
             // SAFETY: a valid table with a member missing.
-            assert!(unsafe { zpci_rs_iommu_new(&cb, std::ptr::null_mut()) }.is_null());
+            assert!(unsafe { zpci_rs_iommu_new(&raw const cb, std::ptr::null_mut()) }.is_null());
         }
         // SAFETY: null is allowed.
         unsafe { zpci_rs_iommu_free(std::ptr::null_mut()) };
@@ -1111,19 +1113,24 @@ mod tests {
         let mut tlb = std::mem::MaybeUninit::<ZpciRsIommuTlbEntry>::uninit();
         let mut stats = ZpciRsIommuStats::default();
         // SAFETY: a null where a pointer is required; the others are valid.
-        let rc = unsafe { zpci_rs_iommu_register_ioat(null_mut(), &req, &dma, &mut ioat) };
+        let rc = unsafe {
+            zpci_rs_iommu_register_ioat(null_mut(), &raw const req, &raw const dma, &raw mut ioat)
+        };
         assert_eq!(rc, null);
         // SAFETY: a null where a pointer is required; the others are valid.
-        let rc = unsafe { zpci_rs_iommu_register_ioat(h.0, null_mut(), &dma, &mut ioat) };
+        let rc =
+            unsafe { zpci_rs_iommu_register_ioat(h.0, null_mut(), &raw const dma, &raw mut ioat) };
         assert_eq!(rc, null);
         // SAFETY: a null where a pointer is required; the others are valid.
-        let rc = unsafe { zpci_rs_iommu_register_ioat(h.0, &req, null_mut(), &mut ioat) };
+        let rc =
+            unsafe { zpci_rs_iommu_register_ioat(h.0, &raw const req, null_mut(), &raw mut ioat) };
         assert_eq!(rc, null);
         // SAFETY: a null where a pointer is required; the others are valid.
-        let rc = unsafe { zpci_rs_iommu_register_ioat(h.0, &req, &dma, null_mut()) };
+        let rc =
+            unsafe { zpci_rs_iommu_register_ioat(h.0, &raw const req, &raw const dma, null_mut()) };
         assert_eq!(rc, null);
         // SAFETY: a null where a pointer is required; the others are valid.
-        let rc = unsafe { zpci_rs_iommu_deregister_ioat(null_mut(), null_mut(), &mut ioat) };
+        let rc = unsafe { zpci_rs_iommu_deregister_ioat(null_mut(), null_mut(), &raw mut ioat) };
         assert_eq!(rc, null);
         // SAFETY: a null where a pointer is required; the others are valid.
         let rc = unsafe { zpci_rs_iommu_deregister_ioat(h.0, null_mut(), null_mut()) };
@@ -1141,7 +1148,7 @@ mod tests {
         let rc = unsafe { zpci_rs_iommu_translate(h.0, 0, 0, null_mut()) };
         assert_eq!(rc, null);
         // SAFETY: a null where a pointer is required; the others are valid.
-        let rc = unsafe { zpci_rs_iommu_stats(null_mut(), &mut stats) };
+        let rc = unsafe { zpci_rs_iommu_stats(null_mut(), &raw mut stats) };
         assert_eq!(rc, null);
         // SAFETY: a null where a pointer is required; the others are valid.
         let rc = unsafe { zpci_rs_iommu_stats(h.0, null_mut()) };

@@ -726,7 +726,7 @@ mod tests {
 
         let mut left = 7;
         assert_eq!(
-            unsafe { zpci_rs_host_bridge_dma_count_end(b, -1, &mut left) },
+            unsafe { zpci_rs_host_bridge_dma_count_end(b, -1, &raw mut left) },
             ZpciRsStatus::Ok
         );
         assert_eq!(left, 0);
@@ -740,7 +740,7 @@ mod tests {
 
     fn described(d: *const ZpciRsDescription) -> Vec<(u32, String, String, String)> {
         let mut n = 99;
-        let v = unsafe { zpci_rs_description_values(d, &mut n) };
+        let v = unsafe { zpci_rs_description_values(d, &raw mut n) };
         (0..n)
             .map(|i| {
                 let v = unsafe { &*v.add(i) };
@@ -777,7 +777,15 @@ mod tests {
         assert_eq!(rc, ZpciRsStatus::Ok);
         let a = unsafe { a.assume_init() };
         let mut d = std::ptr::null_mut();
-        let rc = unsafe { zpci_rs_host_bridge_describe(b, 3, &a.function, &a.group, &mut d) };
+        let rc = unsafe {
+            zpci_rs_host_bridge_describe(
+                b,
+                3,
+                &raw const a.function,
+                &raw const a.group,
+                &raw mut d,
+            )
+        };
         assert_eq!(rc, ZpciRsStatus::Ok);
         let v = described(d);
         unsafe { zpci_rs_description_free(d) };
@@ -805,7 +813,9 @@ mod tests {
         // QEMU presents another edma than built: called out
         let mut changed = a.function;
         changed.edma = 0x1000;
-        let rc = unsafe { zpci_rs_host_bridge_describe(b, 3, &changed, &a.group, &mut d) };
+        let rc = unsafe {
+            zpci_rs_host_bridge_describe(b, 3, &raw const changed, &raw const a.group, &raw mut d)
+        };
         assert_eq!(rc, ZpciRsStatus::Ok);
         let v = described(d);
         unsafe { zpci_rs_description_free(d) };
@@ -817,7 +827,15 @@ mod tests {
             unsafe { zpci_rs_host_bridge_unplug(b, 3) },
             ZpciRsStatus::Ok
         );
-        let rc = unsafe { zpci_rs_host_bridge_describe(b, 3, &a.function, &a.group, &mut d) };
+        let rc = unsafe {
+            zpci_rs_host_bridge_describe(
+                b,
+                3,
+                &raw const a.function,
+                &raw const a.group,
+                &raw mut d,
+            )
+        };
         assert_eq!(rc, ZpciRsStatus::Ok);
         let v = described(d);
         unsafe { zpci_rs_description_free(d) };
@@ -829,24 +847,40 @@ mod tests {
 
         // null arguments
         let mut n = 5;
-        assert!(unsafe { zpci_rs_description_values(std::ptr::null(), &mut n) }.is_null());
+        assert!(unsafe { zpci_rs_description_values(std::ptr::null(), &raw mut n) }.is_null());
         assert_eq!(n, 0);
         use std::ptr::null;
         assert_eq!(
-            unsafe { zpci_rs_host_bridge_describe(null(), 3, &a.function, &a.group, &mut d) },
+            unsafe {
+                zpci_rs_host_bridge_describe(
+                    null(),
+                    3,
+                    &raw const a.function,
+                    &raw const a.group,
+                    &raw mut d,
+                )
+            },
             ZpciRsStatus::NullArgument
         );
         assert_eq!(
-            unsafe { zpci_rs_host_bridge_describe(b, 3, null(), &a.group, &mut d) },
-            ZpciRsStatus::NullArgument
-        );
-        assert_eq!(
-            unsafe { zpci_rs_host_bridge_describe(b, 3, &a.function, null(), &mut d) },
+            unsafe { zpci_rs_host_bridge_describe(b, 3, null(), &raw const a.group, &raw mut d) },
             ZpciRsStatus::NullArgument
         );
         assert_eq!(
             unsafe {
-                zpci_rs_host_bridge_describe(b, 3, &a.function, &a.group, std::ptr::null_mut())
+                zpci_rs_host_bridge_describe(b, 3, &raw const a.function, null(), &raw mut d)
+            },
+            ZpciRsStatus::NullArgument
+        );
+        assert_eq!(
+            unsafe {
+                zpci_rs_host_bridge_describe(
+                    b,
+                    3,
+                    &raw const a.function,
+                    &raw const a.group,
+                    std::ptr::null_mut(),
+                )
             },
             ZpciRsStatus::NullArgument
         );
@@ -960,7 +994,7 @@ mod tests {
                     std::ptr::null(),
                     -1,
                     -1,
-                    &r,
+                    &raw const r,
                     None,
                     std::ptr::null_mut(),
                     a.as_mut_ptr()
@@ -984,7 +1018,7 @@ mod tests {
                     b,
                     -1,
                     -1,
-                    &r,
+                    &raw const r,
                     None,
                     std::ptr::null_mut(),
                     std::ptr::null_mut()
@@ -995,7 +1029,7 @@ mod tests {
                 zpci_rs_host_bridge_plug_profile(
                     b,
                     std::ptr::null(),
-                    &r,
+                    &raw const r,
                     None,
                     std::ptr::null_mut(),
                     a.as_mut_ptr()
@@ -1004,7 +1038,7 @@ mod tests {
             );
             let mut left = 0;
             assert_eq!(
-                zpci_rs_host_bridge_dma_count_end(std::ptr::null(), 1, &mut left),
+                zpci_rs_host_bridge_dma_count_end(std::ptr::null(), 1, &raw mut left),
                 null
             );
             assert_eq!(
@@ -1013,21 +1047,21 @@ mod tests {
             );
             let (mut v, mut present) = (0u32, 0u8);
             assert_eq!(
-                zpci_rs_vfio_host_fh(-1, std::ptr::null_mut(), &mut present),
+                zpci_rs_vfio_host_fh(-1, std::ptr::null_mut(), &raw mut present),
                 null
             );
             assert_eq!(
-                zpci_rs_vfio_dma_avail(-1, &mut v, std::ptr::null_mut()),
+                zpci_rs_vfio_dma_avail(-1, &raw mut v, std::ptr::null_mut()),
                 null
             );
             assert_eq!(
-                zpci_rs_vfio_host_fh(-1, &mut v, &mut present),
+                zpci_rs_vfio_host_fh(-1, &raw mut v, &raw mut present),
                 ZpciRsStatus::Ok
             );
             assert_eq!(present, 0);
             present = 9;
             assert_eq!(
-                zpci_rs_vfio_dma_avail(-1, &mut v, &mut present),
+                zpci_rs_vfio_dma_avail(-1, &raw mut v, &raw mut present),
                 ZpciRsStatus::Ok
             );
             assert_eq!((present, v), (0, 0));

@@ -848,7 +848,7 @@ fn walk<'a>(
         });
         return;
     }
-    if off.checked_add(CAP_HDR_LEN).map_or(true, |end| end > limit) {
+    if off.checked_add(CAP_HDR_LEN).is_none_or(|end| end > limit) {
         problems.push(CapError::StartOutOfBounds {
             chain,
             offset: off,
@@ -888,10 +888,7 @@ fn walk<'a>(
                 next,
                 min: hdr_end,
             })
-        } else if next
-            .checked_add(CAP_HDR_LEN)
-            .map_or(true, |end| end > limit)
-        {
+        } else if next.checked_add(CAP_HDR_LEN).is_none_or(|end| end > limit) {
             Link::Broken(CapError::NextOutOfBounds {
                 cap: at,
                 next,
