@@ -182,6 +182,16 @@ def ratio(a, b):
     return a / b
 
 
+def commit():
+    """The checkout's commit, with -dirty when the tree has changes."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        return subprocess.run(["git", "-C", root, "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def build_lines(res):
     lines = []
     for b in res.meta.get("builds", []):
@@ -197,9 +207,10 @@ def markdown(res, elapsed, command, chart_rel):
     m = res.meta
     out = []
     w = out.append
-    w("Measured %s by `%s`%s." % (
+    w("Measured %s by `%s`%s, on QEMU %s, from commit %s." % (
         m.get("started", "?"), command,
-        " in %d min %02d s" % (elapsed // 60, elapsed % 60) if elapsed else ""))
+        " in %d min %02d s" % (elapsed // 60, elapsed % 60) if elapsed else "",
+        os.environ.get("QEMU_VERSION", "?"), commit()))
     w("")
     if res.loads:
         parts = []
