@@ -183,13 +183,19 @@ def ratio(a, b):
 
 
 def commit():
-    """The checkout's commit, with -dirty when the tree has changes."""
+    """The checkout's commit, with -dirty when the tree has changes other
+    than the report and chart this script writes."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     try:
-        return subprocess.run(["git", "-C", root, "describe", "--always", "--dirty"],
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", ".",
+             ":!BENCHMARKS.md", ":!tests/s390x-bench/benchmarks.png"],
+            capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return head + ("-dirty" if changed else "")
 
 
 def build_lines(res):
