@@ -196,5 +196,96 @@ fetch_input() {
     rm -rf "$tmp"
 }
 
+# The s390x packages of Debian bookworm that a QEMU and a Rust program
+# built for s390x hosts need, beside gcc-s390x-linux-gnu's C library:
+# headers, pkg-config files, shared libraries and Rust's std for
+# s390x-unknown-linux-gnu (at the version of rustc-web, DEBIAN_RUST_VERSION).
+S390X_SYSROOT_DEBS=(libglib2.0-0 libglib2.0-dev libpcre2-8-0 libpcre2-dev
+    zlib1g zlib1g-dev libfdt1 libfdt-dev
+    "libstd-rust-web-dev=$DEBIAN_RUST_VERSION" "libstd-rust-web-1.85=$DEBIAN_RUST_VERSION")
+
+# s390x_sysroot: prints the folder holding S390X_SYSROOT_DEBS unpacked
+# (a sysroot for gcc's -I/-L through its pkg-config, and for rustc's
+# --sysroot in usr/), made once per set of package versions. The packages
+# are unpacked, not installed: Debian's s390x archive lacks the security
+# updates of amd64, so multiarch cannot install them beside the host's
+# libraries. bin/s390x-linux-gnu-pkg-config answers for the sysroot.
+s390x_sysroot() {
+    local pkg pinned=() name ver dir tmp link target f
+    need_tools gcc-s390x-linux-gnu:s390x-linux-gnu-gcc pkg-config:pkg-config \
+        libc6-dev-s390x-cross:/usr/s390x-linux-gnu/include/stdio.h
+    if [[ $(dpkg --print-foreign-architectures) != *s390x* ||
+        $(apt-cache policy libglib2.0-0:s390x 2>/dev/null) != *"Candidate: "[0-9]* ]]; then
+        [[ $(id -u) -eq 0 ]] ||
+            die "the s390x packages need Debian's s390x architecture: sudo dpkg --add-architecture s390x && sudo apt-get update"
+        step "adding Debian's s390x architecture to apt"
+        dpkg --add-architecture s390x
+        apt-get update -qq >"$ZPCI_CACHE/apt.log" 2>&1 ||
+            die "apt-get update failed (log: $ZPCI_CACHE/apt.log)"
+    fi
+    for pkg in "${S390X_SYSROOT_DEBS[@]}"; do
+        name=${pkg%%=*}
+        if [[ $pkg == *=* ]]; then
+            ver=${pkg#*=}
+        else
+            ver=$(apt-cache policy "$name:s390x" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+        fi
+        [[ -n $ver && $ver != "(none)" ]] ||
+            die "Debian has no $name for s390x in the apt sources (apt-get update?)"
+        pinned+=("$name=$ver")
+    done
+    dir=$ZPCI_CACHE/s390x-sysroot-$(printf '%s\n' "${pinned[@]}" | sha256sum | cut -c1-16)
+    if [[ ! -f $dir/done ]]; then
+        step "unpacking Debian's s390x libraries into $dir"
+        rm -rf "$dir"
+        tmp=$(mktemp -d)
+        local debs=()
+        for pkg in "${pinned[@]}"; do debs+=("${pkg%%=*}:s390x=${pkg#*=}"); done
+        (cd "$tmp" && apt-get download -qq "${debs[@]}") >"$ZPCI_CACHE/apt.log" 2>&1 ||
+            die "apt-get download ${debs[*]} failed (log: $ZPCI_CACHE/apt.log)"
+        for pkg in "${pinned[@]}"; do
+            name=${pkg%%=*}
+            compgen -G "$tmp/${name}_*_s390x.deb" >/dev/null ||
+                die "apt-get download $name:s390x (${pkg#*=}) failed"
+        done
+        mkdir -p "$dir"
+        for f in "$tmp"/*.deb; do dpkg-deb -x "$f" "$dir"; done
+        rm -rf "$tmp"
+        # Absolute links (libz.so -> /lib/...) point into the sysroot.
+        while IFS= read -r link; do
+            target=$(readlink "$link")
+            if [[ $target == /* ]]; then ln -sfn "$dir$target" "$link"; fi
+        done < <(find "$dir" -type l)
+        # rustc --sysroot usr: the host's std stays where rustc-web has it.
+        ln -sfn /usr/lib/rustlib/x86_64-unknown-linux-gnu \
+            "$dir/usr/lib/rustlib/x86_64-unknown-linux-gnu"
+        mkdir -p "$dir/bin"
+        cat >"$dir/bin/s390x-linux-gnu-pkg-config" <<PC
+#!/bin/sh
+# pkg-config for the s390x packages unpacked in $dir
+PKG_CONFIG_SYSROOT_DIR=$dir
+PKG_CONFIG_LIBDIR=$dir/usr/lib/s390x-linux-gnu/pkgconfig:$dir/usr/share/pkgconfig
+export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR
+exec pkg-config "\$@"
+PC
+        chmod +x "$dir/bin/s390x-linux-gnu-pkg-config"
+        printf '%s\n' "${pinned[@]}" >"$dir/done"
+    fi
+    echo "$dir"
+}
+
+# s390x_cargo SYSROOT ARGS...: Debian's cargo building for
+# s390x-unknown-linux-gnu against the std of SYSROOT, linking with
+# s390x-linux-gnu-gcc; ARGS are cargo's (build --release ...).
+s390x_cargo() {
+    local sysroot=$1
+    shift
+    debian_rust true >/dev/null
+    CARGO_TARGET_S390X_UNKNOWN_LINUX_GNU_RUSTFLAGS="--sysroot=$sysroot/usr" \
+        CARGO_TARGET_S390X_UNKNOWN_LINUX_GNU_LINKER=s390x-linux-gnu-gcc \
+        RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+        /usr/bin/cargo "$@" --target s390x-unknown-linux-gnu
+}
+
 # The QEMU version the scripts work on: $ZPCI_QEMU, else the default.
 use_qemu_version "${ZPCI_QEMU:-${QEMU_VERSIONS[0]}}"
