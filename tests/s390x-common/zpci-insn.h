@@ -227,18 +227,4 @@ static inline int stcrw(uint32_t *crw)
     return cc;
 }
 
-/* SERVICE CALL (SCLP) with command cmd on the SCCB at absolute sccb. */
-static inline int servc(uint32_t cmd, uint64_t sccb)
-{
-    int cc;
-
-    asm volatile("  .insn rre,0xb2200000,%[cmd],%[sccb]\n"
-                 "  ipm %[cc]\n"
-                 "  srl %[cc],28\n"
-                 : [cc] "=&d" (cc)
-                 : [cmd] "d" ((uint64_t)cmd), [sccb] "a" (absp(sccb))
-                 : "cc", "memory");
-    return cc;
-}
-
 #endif

@@ -94,6 +94,8 @@
 
 #define OPT_BIG_ALIAS   0x01000000U
 
+#include "../s390x-common/sclp-console.h"
+
 static uint64_t *rt(void)
 {
     return absp(RT_AREA);
@@ -113,99 +115,6 @@ static unsigned int rtx(uint64_t iova)
 static uint64_t frame(uint64_t k)
 {
     return FRAMES + (((k * 40503U) & (NFRAMES - 1)) << 12);
-}
-
-/* ---------------------------------------------------------------------- */
-/* SCLP console: one line per SCCB write (ASCII console data event) */
-
-#define SCLP_WRITE_EVENT_DATA   0x00760005U
-#define SCLP_WRITE_EVENT_MASK   0x00780005U
-#define SCLP_MASK_MSG_ASCII     0x00000040U
-#define SCLP_EVENT_ASCII        0x1a
-
-static char line[200];
-static unsigned int line_len;
-
-static void console_setup(void)
-{
-    uint8_t *s = absp(SCCB_AREA);
-
-    memset(s, 0, 64);
-    st16(s, 28);                            /* header length */
-    st16(s + 10, 4);                        /* mask length */
-    st32(s + 12, 0);                        /* receive mask */
-    st32(s + 16, SCLP_MASK_MSG_ASCII);      /* send mask */
-    servc(SCLP_WRITE_EVENT_MASK, SCCB_AREA);
-}
-
-static void put_str(const char *str)
-{
-    while (*str && line_len < sizeof(line) - 1) {
-        line[line_len++] = *str++;
-    }
-}
-
-static void put_dec(uint64_t v)
-{
-    char d[24];
-    int n = 0;
-
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n && line_len < sizeof(line) - 1) {
-        line[line_len++] = d[--n];
-    }
-}
-
-static void put_hex(uint64_t v)
-{
-    char d[20];
-    int n = 0;
-
-    do {
-        d[n++] = "0123456789abcdef"[v & 0xf];
-        v >>= 4;
-    } while (v);
-    put_str("0x");
-    while (n && line_len < sizeof(line) - 1) {
-        line[line_len++] = d[--n];
-    }
-}
-
-static void put_kv_dec(const char *k, uint64_t v)
-{
-    put_str(" ");
-    put_str(k);
-    put_str("=");
-    put_dec(v);
-}
-
-static void put_kv_hex(const char *k, uint64_t v)
-{
-    put_str(" ");
-    put_str(k);
-    put_str("=");
-    put_hex(v);
-}
-
-static void line_flush(void)
-{
-    uint8_t *s = absp(SCCB_AREA);
-    unsigned int i;
-
-    line[line_len++] = '\n';
-    memset(s, 0, 16);
-    for (i = 0; i < line_len; i++) {
-        poke8(s + 14 + i, (uint8_t)line[i]);
-    }
-    st16(s, (uint16_t)(14 + line_len));     /* SCCB length */
-    s[2] = 0;                               /* normal write */
-    st16(s + 8, (uint16_t)(6 + line_len));  /* event buffer length */
-    s[10] = SCLP_EVENT_ASCII;
-    servc(SCLP_WRITE_EVENT_DATA, SCCB_AREA);
-    line_len = 0;
 }
 
 /* ---------------------------------------------------------------------- */
