@@ -55,7 +55,7 @@ static ZpciRsFunctionRequest emulated(uint32_t fid, uint16_t uid)
     return r;
 }
 
-/* The literals rust/src/vfio/ioctl.rs pins, against the system header. */
+/* The literals rust/zpci-core/src/vfio/info.rs pins, against the system header. */
 static void test_ioctl_numbers(void)
 {
     CHECK(VFIO_DEVICE_GET_INFO == 0x3b6b);

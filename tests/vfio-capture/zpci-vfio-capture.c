@@ -16,7 +16,7 @@
  *
  * Both answers are fetched as the kernel asks: argsz grows to what the
  * kernel needs, at most 4 ioctls and 64 KiB. The profile format is
- * documented in rust/src/vfio/profile.rs and tests/fixtures/README.md.
+ * documented in rust/zpci-core/src/vfio/profile.rs and tests/fixtures/README.md.
  * Built static for the s390x test guest by scripts/guest-capture.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later

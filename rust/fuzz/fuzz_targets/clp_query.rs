@@ -9,11 +9,11 @@
 //! the given length (a canary follows the block).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use zpci_rs::clp::{fn_off, grp_off, rc, QUERY_PCI_FNGRP_RSP_LEN, QUERY_PCI_FN_RSP_LEN};
-use zpci_rs::ffi::clp::{
+use zpci_core::clp::{fn_off, grp_off, rc, QUERY_PCI_FNGRP_RSP_LEN, QUERY_PCI_FN_RSP_LEN};
+use zpci_rs::clp::{
     zpci_rs_clp_query_pci_fn, zpci_rs_clp_query_pci_fngrp, ZpciRsFunctionGroup, ZpciRsPciFunction,
 };
-use zpci_rs::ffi::ZpciRsStatus;
+use zpci_rs::ZpciRsStatus;
 
 /// Bytes after the response block that must never change.
 const CANARY: usize = 64;

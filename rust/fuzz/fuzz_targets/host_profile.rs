@@ -3,8 +3,8 @@
 //! capability chains inside are fuzzed too.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use zpci_rs::vfio::host::{FunctionRequest, HostBridge};
-use zpci_rs::vfio::profile::HostProfile;
+use zpci_core::vfio::host::{FunctionRequest, HostBridge};
+use zpci_core::vfio::profile::HostProfile;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(profile) = HostProfile::parse(data) {

@@ -3,9 +3,9 @@
 //! text and as JSON, without panicking.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use zpci_rs::inspect::{self, Capture};
-use zpci_rs::vfio::host::FunctionRequest;
-use zpci_rs::vfio::profile::HostProfile;
+use zpci_tools::inspect::{self, Capture};
+use zpci_core::vfio::host::FunctionRequest;
+use zpci_core::vfio::profile::HostProfile;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(profile) = HostProfile::parse(data) else { return };

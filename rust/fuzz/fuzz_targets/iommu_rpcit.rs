@@ -5,7 +5,7 @@
 //! inside guest RAM.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use zpci_rs::iommu::{
+use zpci_core::iommu::{
     DmaBudget, Event, FunctionDma, GuestMemory, Iommu, IoatRequest, Limits, VecMemory,
 };
 

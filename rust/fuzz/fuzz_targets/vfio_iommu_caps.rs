@@ -1,7 +1,7 @@
 //! VFIO_IOMMU_GET_INFO buffers from a hostile host, in both byte orders.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use zpci_rs::vfio::caps::{parse_iommu_info, Endian};
+use zpci_core::vfio::caps::{parse_iommu_info, Endian};
 
 fuzz_target!(|data: &[u8]| {
     for endian in [Endian::Big, Endian::Little] {
