@@ -16,7 +16,7 @@
 use std::fmt::{self, Write as _};
 
 use crate::clp::{FunctionGroup, GroupFlags, PciFunction};
-use crate::provenance::{Answered, Field, Provenance, Source, FUNCTION_FIELDS, GROUP_FIELDS};
+use crate::provenance::{Attribution, Field, Provenance, Source, FUNCTION_FIELDS, GROUP_FIELDS};
 use crate::vfio::caps::cap_id;
 
 /// A value as presented.
@@ -155,7 +155,7 @@ pub fn field_name(field: Field) -> &'static str {
 fn describe<T>(
     fields: &[Field],
     presented: &T,
-    answered: Option<Answered<'_, T>>,
+    answered: Option<Attribution<'_, T>>,
     value: fn(&T, Field) -> Option<Value>,
 ) -> Vec<Described> {
     fields
@@ -187,7 +187,7 @@ fn describe<T>(
 #[must_use]
 pub fn function(
     presented: &PciFunction,
-    answered: Option<Answered<'_, PciFunction>>,
+    answered: Option<Attribution<'_, PciFunction>>,
 ) -> Vec<Described> {
     let mut out = vec![
         Described {
@@ -216,7 +216,7 @@ pub fn function(
 #[must_use]
 pub fn group(
     presented: &FunctionGroup,
-    answered: Option<Answered<'_, FunctionGroup>>,
+    answered: Option<Attribution<'_, FunctionGroup>>,
 ) -> Vec<Described> {
     describe(&GROUP_FIELDS, presented, answered, group_value)
 }
@@ -271,7 +271,7 @@ mod tests {
         let prov = Provenances::default();
         let d = function(
             &shown,
-            Some(Answered {
+            Some(Attribution {
                 values: &built,
                 provenance: &prov,
                 source: &Source::Vfio,

@@ -155,7 +155,7 @@ impl Source {
 /// What zpci-rs answered for a function: the values it built, where each
 /// came from, and from what.
 #[derive(Debug)]
-pub struct Answered<'a, T> {
+pub struct Attribution<'a, T> {
     /// The values as built.
     pub values: &'a T,
     /// Their provenance.
@@ -164,10 +164,10 @@ pub struct Answered<'a, T> {
     pub source: &'a Source,
 }
 
-impl<T> Clone for Answered<'_, T> {
+impl<T> Clone for Attribution<'_, T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<T> Copy for Answered<'_, T> {}
+impl<T> Copy for Attribution<'_, T> {}

@@ -1,6 +1,6 @@
 //! The C interface of the CLP answers: default values and response blocks.
 
-use crate::{guard, ZpciRsStatus};
+use crate::{arg, status, ZpciRsStatus};
 use zpci_core::clp::{Bar, FunctionFlags, FunctionGroup, GroupFlags, PciFunction};
 use zpci_core::clp::{CLP_PFIP_NR_SEGMENTS, CLP_UTIL_STR_LEN, PCI_BAR_COUNT};
 use zpci_core::defaults;
@@ -147,15 +147,11 @@ impl From<&ZpciRsFunctionGroup> for FunctionGroup {
 pub unsafe extern "C" fn zpci_rs_default_function_group(
     out: *mut ZpciRsFunctionGroup,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if out.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        let value = ZpciRsFunctionGroup::from(&defaults::function_group());
-        // SAFETY: `out` is non-null and, by the caller's contract, valid for
-        // one write of the type; `write` does not read the old value.
-        unsafe { out.write(value) };
-        ZpciRsStatus::Ok
+    status(|| {
+        // SAFETY: null or valid for one write by the caller's contract.
+        let out = unsafe { crate::out(out)? };
+        out.write(ZpciRsFunctionGroup::from(&defaults::function_group()));
+        Ok(())
     })
 }
 
@@ -170,26 +166,26 @@ pub unsafe extern "C" fn zpci_rs_default_pci_function(
     uid: u16,
     out: *mut ZpciRsPciFunction,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if out.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        let value = ZpciRsPciFunction::from(&defaults::pci_function(fid, uid));
-        // SAFETY: `out` is non-null and, by the caller's contract, valid for
-        // one write of the type.
-        unsafe { out.write(value) };
-        ZpciRsStatus::Ok
+    status(|| {
+        // SAFETY: null or valid for one write by the caller's contract.
+        let out = unsafe { crate::out(out)? };
+        out.write(ZpciRsPciFunction::from(&defaults::pci_function(fid, uid)));
+        Ok(())
     })
 }
 
-/// Builds the response block slice of `rsp_len` bytes at `rsp`.
+/// The response block of `rsp_len` bytes at `rsp`; null gives
+/// [`ZpciRsStatus::NullArgument`].
 ///
 /// # Safety
-/// `rsp` is non-null and valid for reads and writes of `rsp_len` bytes, not
+/// `rsp` is null or valid for reads and writes of `rsp_len` bytes, not
 /// aliased for the lifetime `'a`.
-unsafe fn response_block<'a>(rsp: *mut u8, rsp_len: usize) -> &'a mut [u8] {
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { std::slice::from_raw_parts_mut(rsp, rsp_len) }
+unsafe fn response_block<'a>(rsp: *mut u8, rsp_len: usize) -> Result<&'a mut [u8], ZpciRsStatus> {
+    if rsp.is_null() {
+        return Err(ZpciRsStatus::NullArgument);
+    }
+    // SAFETY: non-null; the rest is the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts_mut(rsp, rsp_len) })
 }
 
 /// Writes the answer to CLP Query PCI Function for `function` into the
@@ -206,15 +202,12 @@ pub unsafe extern "C" fn zpci_rs_clp_query_pci_fn(
     rsp: *mut u8,
     rsp_len: usize,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if function.is_null() || rsp.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        // SAFETY: non-null, and valid for one read by the caller's contract.
-        let value = PciFunction::from(unsafe { &*function });
-        // SAFETY: non-null, and valid for `rsp_len` bytes by the contract.
-        value.encode(unsafe { response_block(rsp, rsp_len) });
-        ZpciRsStatus::Ok
+    status(|| {
+        // SAFETY: null or valid for one read by the caller's contract.
+        let value = PciFunction::from(unsafe { arg(function)? });
+        // SAFETY: null or valid for `rsp_len` bytes by the caller's contract.
+        value.encode(unsafe { response_block(rsp, rsp_len)? });
+        Ok(())
     })
 }
 
@@ -231,14 +224,11 @@ pub unsafe extern "C" fn zpci_rs_clp_query_pci_fngrp(
     rsp: *mut u8,
     rsp_len: usize,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if group.is_null() || rsp.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        // SAFETY: non-null, and valid for one read by the caller's contract.
-        let value = FunctionGroup::from(unsafe { &*group });
-        // SAFETY: non-null, and valid for `rsp_len` bytes by the contract.
-        value.encode(unsafe { response_block(rsp, rsp_len) });
-        ZpciRsStatus::Ok
+    status(|| {
+        // SAFETY: null or valid for one read by the caller's contract.
+        let value = FunctionGroup::from(unsafe { arg(group)? });
+        // SAFETY: null or valid for `rsp_len` bytes by the caller's contract.
+        value.encode(unsafe { response_block(rsp, rsp_len)? });
+        Ok(())
     })
 }

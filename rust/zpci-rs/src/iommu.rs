@@ -28,11 +28,10 @@
 
 use std::ffi::{c_int, c_void};
 use std::ops::Range;
-use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use crate::{arg, free_handle, status, ZpciRsStatus};
+use crate::{arg, free_handle, guard, status, ZpciRsStatus};
 use zpci_core::iommu::{Access, DmaBudget, Event, EventSink, FunctionDma, GuestMemory};
 use zpci_core::iommu::{GuestMemoryError, IoatError, IoatMode, IoatRequest};
 use zpci_core::iommu::{RpcitOutcome, Stats, Translator};
@@ -437,7 +436,7 @@ impl EventSink for CallbackSink<'_> {
 ///
 /// # Safety
 /// `dma_avail` is null or valid for one read.
-unsafe fn budget_of(dma_avail: *const u32) -> DmaBudget {
+unsafe fn read_dma_avail(dma_avail: *const u32) -> DmaBudget {
     if dma_avail.is_null() {
         DmaBudget::unlimited()
     } else {
@@ -450,7 +449,7 @@ unsafe fn budget_of(dma_avail: *const u32) -> DmaBudget {
 ///
 /// # Safety
 /// `dma_avail` is null or valid for one write.
-unsafe fn give_back(budget: DmaBudget, dma_avail: *mut u32) {
+unsafe fn write_dma_avail(budget: DmaBudget, dma_avail: *mut u32) {
     if let (false, Some(avail)) = (dma_avail.is_null(), budget.avail()) {
         // SAFETY: non-null, valid for one write by the caller's contract.
         unsafe { dma_avail.write(avail) };
@@ -475,15 +474,14 @@ pub unsafe extern "C" fn zpci_rs_iommu_new(
     callbacks: *const ZpciRsIommuCallbacks,
     opaque: *mut c_void,
 ) -> *mut ZpciRsIommu {
-    if callbacks.is_null() {
-        return std::ptr::null_mut();
-    }
-    // SAFETY: non-null, and valid for one read by the caller's contract.
-    let table = unsafe { callbacks.read() };
-    let Some(callbacks) = Callbacks::from_table(&table) else {
+    // SAFETY: null or valid for one read by the caller's contract.
+    let Some(callbacks) = unsafe { arg(callbacks) }
+        .ok()
+        .and_then(Callbacks::from_table)
+    else {
         return std::ptr::null_mut();
     };
-    catch_unwind(|| {
+    guard(|| {
         Box::into_raw(Box::new(ZpciRsIommu {
             state: Mutex::new(Translator::new()),
             rpcit_thread: AtomicUsize::new(0),
@@ -491,7 +489,6 @@ pub unsafe extern "C" fn zpci_rs_iommu_new(
             opaque,
         }))
     })
-    .unwrap_or(std::ptr::null_mut())
 }
 
 /// Frees a handle and everything it holds, without events (QEMU removes
@@ -586,7 +583,7 @@ pub unsafe extern "C" fn zpci_rs_iommu_deregister_ioat(
         // SAFETY: null or valid as the caller's contract says.
         let answer = unsafe { crate::out(answer)? };
         // SAFETY: null or valid for one read by the caller's contract.
-        let mut budget = unsafe { budget_of(dma_avail) };
+        let mut budget = unsafe { read_dma_avail(dma_avail) };
         let result = {
             let (mut state, recovered) = h.lock_recovering(&mut budget)?;
             match recovered {
@@ -595,7 +592,7 @@ pub unsafe extern "C" fn zpci_rs_iommu_deregister_ioat(
             }
         };
         // SAFETY: null or valid for one write by the caller's contract.
-        unsafe { give_back(budget, dma_avail) };
+        unsafe { write_dma_avail(budget, dma_avail) };
         answer.write(match result {
             Ok(n) => ZpciRsIoatAnswer {
                 dropped_mappings: n,
@@ -638,7 +635,7 @@ pub unsafe extern "C" fn zpci_rs_iommu_rpcit(
         // SAFETY: null or valid as the caller's contract says.
         let answer = unsafe { crate::out(answer)? };
         // SAFETY: null or valid for one read by the caller's contract.
-        let mut budget = unsafe { budget_of(dma_avail) };
+        let mut budget = unsafe { read_dma_avail(dma_avail) };
         let outcome = {
             let mut state = h.lock()?;
             h.rpcit_thread.store(this_thread(), Ordering::Release);
@@ -649,7 +646,7 @@ pub unsafe extern "C" fn zpci_rs_iommu_rpcit(
             outcome
         };
         // SAFETY: null or valid for one write by the caller's contract.
-        unsafe { give_back(budget, dma_avail) };
+        unsafe { write_dma_avail(budget, dma_avail) };
         answer.write(ZpciRsRpcitAnswer::from(&outcome));
         Ok(())
     })
@@ -1267,7 +1264,7 @@ mod tests {
         h.rpcit(SDMA, 0x6000, None);
         // SAFETY: a live handle.
         let handle = unsafe { arg(h.0) }.unwrap();
-        let poisoned = catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let poisoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _state = handle.state.lock();
             panic!("an internal error while locked");
         }));

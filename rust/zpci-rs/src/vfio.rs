@@ -16,20 +16,27 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::catch_unwind;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::clp::{ZpciRsFunctionGroup, ZpciRsPciFunction};
 use crate::ioctl::VfioFd;
-use crate::{free_handle, guard, ZpciRsStatus};
+use crate::{arg, free_handle, guard, out, status, ZpciRsStatus};
 use zpci_core::clp::{FunctionGroup, PciFunction};
 use zpci_core::describe::{self, Described, Value};
-use zpci_core::vfio::host::{self, DmaCount, FunctionRequest, HostBridge, Plugged};
+use zpci_core::vfio::host::{self, DmaCount, FunctionRequest, HostAnswer, HostBridge};
 use zpci_core::vfio::info::VfioInfoSource;
 use zpci_core::vfio::profile::HostProfile;
 
 /// The host-side state of one PCI host bridge (opaque).
 pub struct ZpciRsHostBridge {
     state: Mutex<HostBridge>,
+}
+
+impl ZpciRsHostBridge {
+    /// Locks the state; one an internal error poisoned gets `Panic`.
+    fn lock(&self) -> Result<MutexGuard<'_, HostBridge>, ZpciRsStatus> {
+        self.state.lock().map_err(|_| ZpciRsStatus::Panic)
+    }
 }
 
 /// A host profile loaded from a file (opaque).
@@ -106,7 +113,7 @@ pub struct ZpciRsHostAnswer {
 pub type ZpciRsWarnFn = Option<unsafe extern "C" fn(opaque: *mut c_void, message: *const c_char)>;
 
 impl ZpciRsHostAnswer {
-    fn from_plugged(p: &Plugged) -> Self {
+    fn from_host(p: &HostAnswer) -> Self {
         let a = &p.answers;
         let (dma_count, id, avail, users) = match p.dma_count {
             DmaCount::None => (ZpciRsDmaCountAction::None, 0, 0, 0),
@@ -166,27 +173,20 @@ unsafe fn plug_with(
     warn: ZpciRsWarnFn,
     opaque: *mut c_void,
     answer: *mut ZpciRsHostAnswer,
-    plug: impl FnOnce(&mut HostBridge, &FunctionRequest) -> Plugged + std::panic::UnwindSafe,
+    plug: impl FnOnce(&mut HostBridge, &FunctionRequest) -> HostAnswer + std::panic::UnwindSafe,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if bridge.is_null() || request.is_null() || answer.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        // SAFETY: non-null, and valid for reads by the caller's contract;
-        // only shared references are made (the state is behind a mutex).
-        let bridge = unsafe { &*bridge };
-        // SAFETY: non-null, and valid for one read by the caller's contract.
-        let request = FunctionRequest::from(unsafe { &*request });
-        let plugged = {
-            let Ok(mut state) = bridge.state.lock() else {
-                return ZpciRsStatus::Panic;
-            };
-            plug(&mut state, &request)
-        };
-        // SAFETY: non-null, and valid for one write by the caller's contract.
-        unsafe { answer.write(ZpciRsHostAnswer::from_plugged(&plugged)) };
+    status(|| {
+        // SAFETY: null or a live handle by the caller's contract; only
+        // shared references are made (the state is behind a mutex).
+        let bridge = unsafe { arg(bridge)? };
+        // SAFETY: null or valid for one read by the caller's contract.
+        let request = FunctionRequest::from(unsafe { arg(request)? });
+        // SAFETY: null or valid for one write by the caller's contract.
+        let answer = unsafe { out(answer)? };
+        let plugged = plug(&mut *bridge.lock()?, &request);
+        answer.write(ZpciRsHostAnswer::from_host(&plugged));
         report(&plugged.warnings, warn, opaque);
-        ZpciRsStatus::Ok
+        Ok(())
     })
 }
 
@@ -195,12 +195,11 @@ unsafe fn plug_with(
 /// `zpci_rs_host_bridge_free`.
 #[no_mangle]
 pub extern "C" fn zpci_rs_host_bridge_new() -> *mut ZpciRsHostBridge {
-    catch_unwind(|| {
+    guard(|| {
         Box::into_raw(Box::new(ZpciRsHostBridge {
             state: Mutex::new(HostBridge::new()),
         }))
     })
-    .unwrap_or(std::ptr::null_mut())
 }
 
 /// Frees a host bridge state; null is allowed and does nothing.
@@ -267,12 +266,10 @@ pub unsafe extern "C" fn zpci_rs_host_bridge_plug_profile(
     opaque: *mut c_void,
     answer: *mut ZpciRsHostAnswer,
 ) -> ZpciRsStatus {
-    if profile.is_null() {
+    // SAFETY: null or a live handle by the caller's contract; only read.
+    let Ok(profile) = (unsafe { arg(profile) }) else {
         return ZpciRsStatus::NullArgument;
-    }
-    // SAFETY: non-null, and a live handle by the caller's contract; it is
-    // only read.
-    let profile = unsafe { &*profile };
+    };
     // SAFETY: forwarded from this function's contract.
     unsafe {
         plug_with(bridge, request, warn, opaque, answer, move |b, r| {
@@ -294,21 +291,13 @@ pub unsafe extern "C" fn zpci_rs_host_bridge_dma_count_end(
     id: i32,
     users_left: *mut u32,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if bridge.is_null() || users_left.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        // SAFETY: non-null, and a live handle by the caller's contract.
-        let bridge = unsafe { &*bridge };
-        let left = {
-            let Ok(mut state) = bridge.state.lock() else {
-                return ZpciRsStatus::Panic;
-            };
-            state.end_dma_count(id)
-        };
-        // SAFETY: non-null, and valid for one write by the contract.
-        unsafe { users_left.write(left) };
-        ZpciRsStatus::Ok
+    status(|| {
+        // SAFETY: null or a live handle by the caller's contract.
+        let bridge = unsafe { arg(bridge)? };
+        // SAFETY: null or valid for one write by the caller's contract.
+        let users_left = unsafe { out(users_left)? };
+        users_left.write(bridge.lock()?.end_dma_count(id));
+        Ok(())
     })
 }
 
@@ -362,15 +351,16 @@ pub unsafe extern "C" fn zpci_rs_host_profile_load(
             profile,
             name: path.display().to_string(),
         })))
-    });
-    let message = match result {
-        Ok(Ok(p)) => return p,
-        Ok(Err(m)) => m,
-        Err(_) => "host profile: internal error in zpci-rs".to_owned(),
-    };
-    // SAFETY: forwarded from this function's contract.
-    unsafe { write_message(err, err_len, &message) };
-    std::ptr::null_mut()
+    })
+    .unwrap_or_else(|_| Err("host profile: internal error in zpci-rs".to_owned()));
+    match result {
+        Ok(profile) => profile,
+        Err(message) => {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { write_message(err, err_len, &message) };
+            std::ptr::null_mut()
+        }
+    }
 }
 
 /// Frees a host profile; null is allowed and does nothing.
@@ -398,16 +388,15 @@ pub unsafe extern "C" fn zpci_rs_vfio_host_fh(
     fh: *mut u32,
     present: *mut u8,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if fh.is_null() || present.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        let got = host::host_fh(&VfioFd::new(device_fd));
-        // SAFETY: both non-null, valid for one write by the contract.
-        unsafe { fh.write(got.unwrap_or(0)) };
+    status(|| {
+        // SAFETY: null or valid for one write by the caller's contract.
+        let fh = unsafe { out(fh)? };
         // SAFETY: as above.
-        unsafe { present.write(u8::from(got.is_some())) };
-        ZpciRsStatus::Ok
+        let present = unsafe { out(present)? };
+        let got = host::host_fh(&VfioFd::new(device_fd));
+        fh.write(got.unwrap_or(0));
+        present.write(u8::from(got.is_some()));
+        Ok(())
     })
 }
 
@@ -426,16 +415,15 @@ pub unsafe extern "C" fn zpci_rs_vfio_dma_avail(
     avail: *mut u32,
     present: *mut u8,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if avail.is_null() || present.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        let got = host::dma_avail(&VfioFd::new(container_fd));
-        // SAFETY: both non-null, valid for one write by the contract.
-        unsafe { avail.write(got.unwrap_or(0)) };
+    status(|| {
+        // SAFETY: null or valid for one write by the caller's contract.
+        let avail = unsafe { out(avail)? };
         // SAFETY: as above.
-        unsafe { present.write(u8::from(got.is_some())) };
-        ZpciRsStatus::Ok
+        let present = unsafe { out(present)? };
+        let got = host::dma_avail(&VfioFd::new(container_fd));
+        avail.write(got.unwrap_or(0));
+        present.write(u8::from(got.is_some()));
+        Ok(())
     })
 }
 
@@ -531,34 +519,30 @@ pub unsafe extern "C" fn zpci_rs_host_bridge_describe(
     group: *const ZpciRsFunctionGroup,
     out: *mut *mut ZpciRsDescription,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if bridge.is_null() || presented.is_null() || group.is_null() || out.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        // SAFETY: non-null, and a live handle by the caller's contract.
-        let bridge = unsafe { &*bridge };
-        // SAFETY: non-null, and valid for one read by the caller's contract.
-        let function = PciFunction::from(unsafe { &*presented });
+    status(|| {
+        // SAFETY: null or a live handle by the caller's contract.
+        let bridge = unsafe { arg(bridge)? };
+        // SAFETY: null or valid for one read by the caller's contract.
+        let function = PciFunction::from(unsafe { arg(presented)? });
         // SAFETY: as above.
-        let grp = FunctionGroup::from(unsafe { &*group });
+        let grp = FunctionGroup::from(unsafe { arg(group)? });
+        // SAFETY: null or valid for one write by the caller's contract.
+        let out = unsafe { crate::out(out)? };
         let description = {
-            let Ok(state) = bridge.state.lock() else {
-                return ZpciRsStatus::Panic;
-            };
+            let state = bridge.lock()?;
             ZpciRsDescription::new(&[
                 (
                     ZpciRsDescribedBlock::Function,
-                    describe::function(&function, state.answered(fid)),
+                    describe::function(&function, state.attribution(fid)),
                 ),
                 (
                     ZpciRsDescribedBlock::Group,
-                    describe::group(&grp, state.group_answered(function.pfgid)),
+                    describe::group(&grp, state.group_attribution(function.pfgid)),
                 ),
             ])
         };
-        // SAFETY: non-null, and valid for one write by the caller's contract.
-        unsafe { out.write(Box::into_raw(Box::new(description))) };
-        ZpciRsStatus::Ok
+        out.write(Box::into_raw(Box::new(description)));
+        Ok(())
     })
 }
 
@@ -574,16 +558,13 @@ pub unsafe extern "C" fn zpci_rs_description_values(
     description: *const ZpciRsDescription,
     len: *mut usize,
 ) -> *const ZpciRsDescribedValue {
-    let (values, n) = if description.is_null() {
-        (std::ptr::null(), 0)
-    } else {
-        // SAFETY: non-null, and live by the caller's contract; only read.
-        let d = unsafe { &*description };
+    // SAFETY: null or live by the caller's contract; only read.
+    let (values, n) = unsafe { arg(description) }.map_or((std::ptr::null(), 0), |d| {
         (d.values.as_ptr(), d.values.len())
-    };
-    if !len.is_null() {
-        // SAFETY: non-null, and valid for one write by the contract.
-        unsafe { len.write(n) };
+    });
+    // SAFETY: null or valid for one write by the caller's contract.
+    if let Ok(len) = unsafe { out(len) } {
+        len.write(n);
     }
     values
 }
@@ -609,17 +590,11 @@ pub unsafe extern "C" fn zpci_rs_host_bridge_unplug(
     bridge: *const ZpciRsHostBridge,
     fid: u32,
 ) -> ZpciRsStatus {
-    guard(|| {
-        if bridge.is_null() {
-            return ZpciRsStatus::NullArgument;
-        }
-        // SAFETY: non-null, and a live handle by the caller's contract.
-        let bridge = unsafe { &*bridge };
-        let Ok(mut state) = bridge.state.lock() else {
-            return ZpciRsStatus::Panic;
-        };
-        state.unplug(fid);
-        ZpciRsStatus::Ok
+    status(|| {
+        // SAFETY: null or a live handle by the caller's contract.
+        let bridge = unsafe { arg(bridge)? };
+        bridge.lock()?.unplug(fid);
+        Ok(())
     })
 }
 

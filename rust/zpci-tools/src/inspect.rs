@@ -38,12 +38,12 @@ use thiserror::Error;
 
 use crate::live::LiveAnswers;
 use zpci_core::describe::{self, Described, Value};
-use zpci_core::provenance::{Answered, Source};
+use zpci_core::provenance::{Attribution, Source};
 use zpci_core::vfio::caps::{
     iova_off, parse_device_info, parse_iommu_info, CapAt, CapError, CapKind, Chain, Endian,
     InfoError, ParsedDeviceCaps, ParsedIommuCaps, CAP_HDR_LEN, INFO_FIXED_LEN, MAX_CAPS,
 };
-use zpci_core::vfio::host::{DmaCount, FunctionRequest, HostBridge, Plugged};
+use zpci_core::vfio::host::{DmaCount, FunctionRequest, HostAnswer, HostBridge};
 use zpci_core::vfio::info::{RecordedKernel, INFO_MIN_LEN, MAX_INFO_LEN, VFIO_TYPE1V2_IOMMU};
 use zpci_core::vfio::profile::HostProfile;
 
@@ -969,7 +969,7 @@ pub fn inspect(capture: &Capture, request: &FunctionRequest) -> Result<Report, I
         Some(capture.device_info.clone()),
         capture.iommu_info.clone(),
     );
-    let (plugged, source): (Plugged, Source) = match capture.origin {
+    let (plugged, source): (HostAnswer, Source) = match capture.origin {
         Origin::Profile => {
             let p = HostProfile::new(e, capture.device_info.clone(), capture.iommu_info.clone());
             (
@@ -990,7 +990,7 @@ pub fn inspect(capture: &Capture, request: &FunctionRequest) -> Result<Report, I
     let a = &plugged.answers;
     let function = describe::function(
         &a.function,
-        Some(Answered {
+        Some(Attribution {
             values: &a.function,
             provenance: &a.provenance,
             source: &source,
@@ -998,7 +998,7 @@ pub fn inspect(capture: &Capture, request: &FunctionRequest) -> Result<Report, I
     );
     let group = describe::group(
         &a.group,
-        Some(Answered {
+        Some(Attribution {
             values: &a.group,
             provenance: &a.provenance,
             source: &source,

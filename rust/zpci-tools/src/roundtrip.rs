@@ -33,7 +33,7 @@ use zpci_core::clp::{FunctionGroup, GroupFlags, PciFunction, MAXSTBL_MASK, NOI_M
 use zpci_core::defaults::{self, DEFAULT_FN_GROUP, SIM_FN_GROUP_START};
 use zpci_core::vfio::caps::{parse_device_info, parse_iommu_info, ParsedDeviceCaps};
 use zpci_core::vfio::clp_builder::{self, GroupTable, HostFunction};
-use zpci_core::vfio::host::Plugged;
+use zpci_core::vfio::host::HostAnswer;
 use zpci_core::vfio::profile::HostProfile;
 
 /// `ZPCI_TABLE_SIZE_RT`: the I/O address space the guest's IOMMU covers.
@@ -147,7 +147,7 @@ impl Presented {
 
     /// The answers of a plugged function.
     #[must_use]
-    pub fn from_plugged(p: &Plugged) -> Self {
+    pub fn from_host(p: &HostAnswer) -> Self {
         Self {
             function: p.answers.function.clone(),
             group: p.answers.group.clone(),
@@ -641,7 +641,7 @@ mod tests {
                 interpreted: false,
                 relaxed_translation: false,
             };
-            let p = Presented::from_plugged(&bridge.plug_replay(&profile, "sample", &req));
+            let p = Presented::from_host(&bridge.plug_replay(&profile, "sample", &req));
             assert_eq!(p.function.pfgid, 0xf0);
             let captured = HostProfile::parse(file).unwrap();
             let checks = rt.function("f", &p, &captured, &GUEST).unwrap();

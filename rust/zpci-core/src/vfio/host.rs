@@ -21,12 +21,12 @@
 //! that no file descriptor has.
 //!
 //! Nothing the host says stops a plug: what cannot be read or used is
-//! replaced by QEMU's defaults and reported in [`Plugged::warnings`].
+//! replaced by QEMU's defaults and reported in [`HostAnswer::warnings`].
 //!
 //! The bridge also remembers, per plugged function and per group, what
 //! the answers were built from and where each value came from, so that
-//! QEMU can say what the guest was shown and why ([`HostBridge::answered`],
-//! [`HostBridge::group_answered`]); [`HostBridge::unplug`] forgets a
+//! QEMU can say what the guest was shown and why ([`HostBridge::attribution`],
+//! [`HostBridge::group_attribution`]); [`HostBridge::unplug`] forgets a
 //! function when QEMU unplugs it.
 
 #![forbid(unsafe_code)]
@@ -34,7 +34,7 @@
 use std::error::Error;
 
 use crate::clp::{FunctionGroup, PciFunction};
-use crate::provenance::{Answered, Source};
+use crate::provenance::{Attribution, Source};
 use crate::vfio::caps::ParsedIommuCaps;
 use crate::vfio::caps::{parse_device_info, parse_iommu_info, Chain, ParsedDeviceCaps};
 use crate::vfio::clp_builder::{self, ClpAnswers, GroupTable, HostFunction};
@@ -78,7 +78,7 @@ pub enum DmaCount {
 
 /// The result of plugging one function.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plugged {
+pub struct HostAnswer {
     /// The CLP answers.
     pub answers: ClpAnswers,
     /// The host group id the function's group was made for
@@ -166,7 +166,7 @@ impl HostBridge {
         device: &dyn VfioInfoSource,
         container: Option<(&dyn VfioInfoSource, i32)>,
         request: &FunctionRequest,
-    ) -> Plugged {
+    ) -> HostAnswer {
         let mut warnings = Vec::new();
         let dev = read_device(device, &mut warnings);
         let iommu = container.and_then(|(c, _)| read_iommu(c, &mut warnings));
@@ -182,7 +182,7 @@ impl HostBridge {
         profile: &HostProfile,
         name: &str,
         request: &FunctionRequest,
-    ) -> Plugged {
+    ) -> HostAnswer {
         let kernel = profile.kernel(&format!("host profile {name}"));
         let mut warnings = Vec::new();
         let dev = read_device(&kernel, &mut warnings);
@@ -201,11 +201,11 @@ impl HostBridge {
     /// What zpci-rs answered for function `fid`, if it was plugged from a
     /// host (vfio-pci or a replayed profile) and not unplugged since.
     #[must_use]
-    pub fn answered(&self, fid: u32) -> Option<Answered<'_, PciFunction>> {
+    pub fn attribution(&self, fid: u32) -> Option<Attribution<'_, PciFunction>> {
         self.functions
             .iter()
             .find(|r| r.fid == fid)
-            .map(|r| Answered {
+            .map(|r| Attribution {
                 values: &r.function,
                 provenance: &r.provenance,
                 source: &r.source,
@@ -215,14 +215,14 @@ impl HostBridge {
     /// Group `id` as zpci-rs made it, with what the function that created
     /// it was built from; the default group is QEMU's own.
     #[must_use]
-    pub fn group_answered(&self, id: u8) -> Option<Answered<'_, FunctionGroup>> {
+    pub fn group_attribution(&self, id: u8) -> Option<Attribution<'_, FunctionGroup>> {
         let entry = self.groups.find(id)?;
         let source = self
             .group_sources
             .iter()
             .find(|(g, _)| *g == id)
             .map(|(_, s)| s)?;
-        Some(Answered {
+        Some(Attribution {
             values: &entry.group,
             provenance: &entry.provenance,
             source,
@@ -259,7 +259,7 @@ impl HostBridge {
         request: &FunctionRequest,
         mut warnings: Vec<String>,
         source: Source,
-    ) -> Plugged {
+    ) -> HostAnswer {
         let avail = iommu.and_then(|i| i.dma_avail.as_ref()).map(|d| d.avail);
         let dma_count = match (avail, key) {
             (Some(avail), Some(id)) => self.start_or_join(id, avail),
@@ -292,7 +292,7 @@ impl HostBridge {
             function: answers.function.clone(),
             provenance: answers.provenance.clone(),
         });
-        Plugged {
+        HostAnswer {
             answers,
             group_host_id,
             dma_count,
@@ -618,7 +618,7 @@ mod tests {
         let live = kernel(device(0x13), Some(container(None)));
         b.plug_vfio(&live, Some((&live, 9)), &intercepted(2));
 
-        let a = b.answered(1).unwrap();
+        let a = b.attribution(1).unwrap();
         assert_eq!(a.source, &Source::Profile("/p/a.zpcihost".into()));
         assert_eq!(a.values, &p.answers.function);
         let words = crate::describe::function(a.values, Some(a));
@@ -629,22 +629,22 @@ mod tests {
             pchid.provenance,
             "host zPCI base capability (id 1) v2, replayed from /p/a.zpcihost"
         );
-        assert_eq!(b.answered(2).unwrap().source, &Source::Vfio);
-        assert!(b.answered(3).is_none());
+        assert_eq!(b.attribution(2).unwrap().source, &Source::Vfio);
+        assert!(b.attribution(3).is_none());
 
         // the simulated group 0xf0 was made by the replayed function
-        let g = b.group_answered(0xf0).unwrap();
+        let g = b.group_attribution(0xf0).unwrap();
         assert_eq!(g.source, &Source::Profile("/p/a.zpcihost".into()));
         assert_eq!(g.values, &p.answers.group);
         // the default group is QEMU's own
-        assert!(b.group_answered(0xff).is_none());
+        assert!(b.group_attribution(0xff).is_none());
 
         // a replug replaces, an unplug forgets
         b.plug_vfio(&live, Some((&live, 9)), &intercepted(1));
-        assert_eq!(b.answered(1).unwrap().source, &Source::Vfio);
+        assert_eq!(b.attribution(1).unwrap().source, &Source::Vfio);
         b.unplug(1);
-        assert!(b.answered(1).is_none());
-        assert!(b.answered(2).is_some());
+        assert!(b.attribution(1).is_none());
+        assert!(b.attribution(2).is_some());
     }
 
     #[test]

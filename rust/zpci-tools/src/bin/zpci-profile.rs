@@ -161,7 +161,7 @@ fn roundtrip(args: &[String]) -> Result<bool, String> {
                 for w in &plugged.warnings {
                     println!("note {} presenting: {w}", f.address);
                 }
-                Presented::from_plugged(&plugged)
+                Presented::from_host(&plugged)
             }
         };
         let captured = load(&f.captured)?;
