@@ -40,8 +40,8 @@ use crate::live::LiveAnswers;
 use zpci_core::describe::{self, Described, Value};
 use zpci_core::provenance::{Attribution, Source};
 use zpci_core::vfio::caps::{
-    iova_off, parse_device_info, parse_iommu_info, CapAt, CapError, CapKind, Chain, Endian,
-    InfoError, ParsedDeviceCaps, ParsedIommuCaps, CAP_HDR_LEN, INFO_FIXED_LEN, MAX_CAPS,
+    cap_headers, iova_off, parse_device_info, parse_iommu_info, CapError, CapHeader, CapKind,
+    Chain, Endian, InfoError, ParsedDeviceCaps, ParsedIommuCaps,
 };
 use zpci_core::vfio::host::{DmaCount, FunctionRequest, HostAnswer, HostBridge};
 use zpci_core::vfio::info::{RecordedKernel, INFO_MIN_LEN, MAX_INFO_LEN, VFIO_TYPE1V2_IOMMU};
@@ -509,34 +509,6 @@ pub struct Report {
 
 // ---------------------------------------------------------------- decoding
 
-fn read_n<const N: usize>(buf: &[u8], off: usize) -> Option<[u8; N]> {
-    buf.get(off..off.checked_add(N)?)?.try_into().ok()
-}
-
-fn rd16(buf: &[u8], off: usize, e: Endian) -> Option<u16> {
-    let b = read_n(buf, off)?;
-    Some(match e {
-        Endian::Big => u16::from_be_bytes(b),
-        Endian::Little => u16::from_le_bytes(b),
-    })
-}
-
-fn rd32(buf: &[u8], off: usize, e: Endian) -> Option<u32> {
-    let b = read_n(buf, off)?;
-    Some(match e {
-        Endian::Big => u32::from_be_bytes(b),
-        Endian::Little => u32::from_le_bytes(b),
-    })
-}
-
-fn rd64(buf: &[u8], off: usize, e: Endian) -> Option<u64> {
-    let b = read_n(buf, off)?;
-    Some(match e {
-        Endian::Big => u64::from_be_bytes(b),
-        Endian::Little => u64::from_le_bytes(b),
-    })
-}
-
 fn to_usize(v: u32) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
@@ -580,92 +552,6 @@ fn check_chain(name: &str, chain: Chain, problems: &[CapError]) -> Result<(), In
     }
 }
 
-/// A capability header, as the chain walk finds it.
-struct Header {
-    offset: usize,
-    id: u16,
-    version: u16,
-    next: usize,
-    size: usize,
-}
-
-/// The headers of a chain the parser found sound, by the parser's rules;
-/// a link the parser should have refused is refused here too.
-fn headers(
-    buf: &[u8],
-    e: Endian,
-    chain: Chain,
-    cap_offset: usize,
-) -> Result<Vec<Header>, CapError> {
-    let mut out = Vec::new();
-    let limit = buf.len();
-    let mut off = cap_offset;
-    if off == 0 {
-        return Ok(out);
-    }
-    if off < INFO_FIXED_LEN {
-        return Err(CapError::StartInsideInfo {
-            chain,
-            offset: off,
-            fixed: INFO_FIXED_LEN,
-        });
-    }
-    for _ in 0..MAX_CAPS {
-        let (Some(id), Some(version), Some(next)) = (
-            rd16(buf, off, e),
-            rd16(buf, off.saturating_add(2), e),
-            rd32(buf, off.saturating_add(4), e),
-        ) else {
-            return Err(CapError::StartOutOfBounds {
-                chain,
-                offset: off,
-                limit,
-            });
-        };
-        let next = to_usize(next);
-        let at = CapAt {
-            chain,
-            id,
-            version,
-            offset: off,
-        };
-        let hdr_end = off.saturating_add(CAP_HDR_LEN);
-        let end = if next == 0 {
-            limit
-        } else if next < hdr_end {
-            return Err(CapError::NextNotForward {
-                cap: at,
-                next,
-                min: hdr_end,
-            });
-        } else if next.checked_add(CAP_HDR_LEN).is_none_or(|n| n > limit) {
-            return Err(CapError::NextOutOfBounds {
-                cap: at,
-                next,
-                limit,
-            });
-        } else {
-            next
-        };
-        out.push(Header {
-            offset: off,
-            id,
-            version,
-            next,
-            size: end.saturating_sub(off),
-        });
-        if next == 0 {
-            return Ok(out);
-        }
-        off = next;
-    }
-    Err(CapError::TooManyCaps {
-        chain,
-        max: MAX_CAPS,
-        offset: off,
-    })
-}
-
 /// EBCDIC (code page 037) letters, digits and common punctuation as
 /// ASCII; anything else as `.`. Trailing blanks are dropped.
 #[must_use]
@@ -707,8 +593,8 @@ fn count(v: impl TryInto<u64>) -> FieldValue {
 }
 
 /// The fields of the device capability at `h`, if the parser used it.
-fn device_fields(d: &ParsedDeviceCaps, h: &Header) -> Option<Vec<(&'static str, FieldValue)>> {
-    let at = |o: usize| o == h.offset;
+fn device_fields(d: &ParsedDeviceCaps, h: &CapHeader) -> Option<Vec<(&'static str, FieldValue)>> {
+    let at = |o: usize| o == h.at.offset;
     if let Some(b) = d.base.as_ref().filter(|b| at(b.offset)) {
         let mut f = vec![
             ("start-dma", n(b.start_dma)),
@@ -768,15 +654,15 @@ mod migration_off {
 /// `cap` is its bytes up to the next capability.
 fn iommu_fields(
     i: &ParsedIommuCaps,
-    h: &Header,
+    h: &CapHeader,
     cap: &[u8],
     e: Endian,
     dropped: bool,
 ) -> Option<Vec<(&'static str, FieldValue)>> {
-    let at = |o: usize| o == h.offset;
+    let at = |o: usize| o == h.at.offset;
     if let Some(r) = i.iova_ranges.as_ref().filter(|r| at(r.offset)) {
         let mut f = Vec::new();
-        if let Some(nr) = rd32(cap, iova_off::NR_IOVAS, e) {
+        if let Some(nr) = e.u32_at(cap, iova_off::NR_IOVAS) {
             f.push(("nr-iovas", count(nr)));
         }
         f.push((
@@ -788,15 +674,15 @@ fn iommu_fields(
     if let Some(d) = i.dma_avail.as_ref().filter(|d| at(d.offset)) {
         return Some(vec![("avail", count(d.avail))]);
     }
-    if CapKind::of(Chain::Iommu, h.id) == CapKind::Migration && i.migration && !dropped {
+    if CapKind::of(Chain::Iommu, h.at.id) == CapKind::Migration && i.migration && !dropped {
         let mut f = Vec::new();
-        if let Some(v) = rd32(cap, migration_off::FLAGS, e) {
+        if let Some(v) = e.u32_at(cap, migration_off::FLAGS) {
             f.push(("flags", n(v)));
         }
-        if let Some(v) = rd64(cap, migration_off::PGSIZE_BITMAP, e) {
+        if let Some(v) = e.u64_at(cap, migration_off::PGSIZE_BITMAP) {
             f.push(("pgsize-bitmap", n(v)));
         }
-        if let Some(v) = rd64(cap, migration_off::MAX_DIRTY_BITMAP_SIZE, e) {
+        if let Some(v) = e.u64_at(cap, migration_off::MAX_DIRTY_BITMAP_SIZE) {
             f.push(("max-dirty-bitmap-size", n(v)));
         }
         return Some(f);
@@ -807,14 +693,14 @@ fn iommu_fields(
 /// The usable bytes of an answer (`min(argsz, len)`) and its `argsz`,
 /// `flags` and `cap_offset`; the parser has checked they fit.
 fn usable(buf: &[u8], e: Endian) -> (&[u8], u32, u32, u32) {
-    let argsz = rd32(buf, 0, e).unwrap_or(0);
+    let argsz = e.u32_at(buf, 0).unwrap_or(0);
     let limit = to_usize(argsz).min(buf.len());
     let r = buf.get(..limit).unwrap_or_default();
     (
         r,
         argsz,
-        rd32(r, 4, e).unwrap_or(0),
-        rd32(r, 16, e).unwrap_or(0),
+        e.u32_at(r, 4).unwrap_or(0),
+        e.u32_at(r, 16).unwrap_or(0),
     )
 }
 
@@ -824,7 +710,7 @@ fn cap_reports(
     buf: &[u8],
     e: Endian,
     problems: &[CapError],
-    mut fields: impl FnMut(&Header, &[u8], bool) -> Option<Vec<(&'static str, FieldValue)>>,
+    mut fields: impl FnMut(&CapHeader, &[u8], bool) -> Option<Vec<(&'static str, FieldValue)>>,
 ) -> Result<Vec<CapReport>, InspectError> {
     let (r, _, flags, cap_offset) = usable(buf, e);
     // Both structures have their CAPS flag in bit 7 (device) or 1
@@ -841,25 +727,27 @@ fn cap_reports(
         chain,
         problem,
     };
-    let hs = headers(r, e, chain, to_usize(cap_offset)).map_err(broken)?;
+    let hs = cap_headers(r, e, chain, cap_offset)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(broken)?;
     Ok(hs
         .iter()
         .map(|h| {
-            let kind = CapKind::of(chain, h.id);
+            let kind = CapKind::of(chain, h.at.id);
             let mine: Vec<String> = problems
                 .iter()
-                .filter(|p| problem_offset(p) == Some(h.offset))
+                .filter(|p| problem_offset(p) == Some(h.at.offset))
                 .map(ToString::to_string)
                 .collect();
             let dropping = problems.iter().any(|p| {
-                problem_offset(p) == Some(h.offset)
+                problem_offset(p) == Some(h.at.offset)
                     && !matches!(
                         p,
                         CapError::IovaRangesTruncated { .. } | CapError::IovaRangeInverted { .. }
                     )
             });
-            let end = h.offset.saturating_add(h.size);
-            let cap = r.get(h.offset..end).unwrap_or_default();
+            let end = h.at.offset.saturating_add(h.size());
+            let cap = r.get(h.at.offset..end).unwrap_or_default();
             let decoded = if kind == CapKind::Unknown {
                 None
             } else {
@@ -871,11 +759,11 @@ fn cap_reports(
                 (_, None) => CapStatus::Dropped,
             };
             CapReport {
-                offset: h.offset,
-                id: h.id,
-                version: h.version,
+                offset: h.at.offset,
+                id: h.at.id,
+                version: h.at.version,
                 next: h.next,
-                size: h.size,
+                size: h.size(),
                 name: kind.name(),
                 status,
                 fields: decoded.unwrap_or_default(),

@@ -204,6 +204,41 @@ impl Endian {
             Self::Little
         }
     }
+
+    /// The `N` bytes at `off` in `buf`, if they are all there.
+    fn bytes_at<const N: usize>(buf: &[u8], off: usize) -> Option<[u8; N]> {
+        buf.get(off..off.checked_add(N)?)?.try_into().ok()
+    }
+
+    /// The `u16` at `off` in `buf` in this byte order, if it is all there.
+    #[must_use]
+    pub fn u16_at(self, buf: &[u8], off: usize) -> Option<u16> {
+        let b = Self::bytes_at(buf, off)?;
+        Some(match self {
+            Self::Big => u16::from_be_bytes(b),
+            Self::Little => u16::from_le_bytes(b),
+        })
+    }
+
+    /// The `u32` at `off` in `buf` in this byte order, if it is all there.
+    #[must_use]
+    pub fn u32_at(self, buf: &[u8], off: usize) -> Option<u32> {
+        let b = Self::bytes_at(buf, off)?;
+        Some(match self {
+            Self::Big => u32::from_be_bytes(b),
+            Self::Little => u32::from_le_bytes(b),
+        })
+    }
+
+    /// The `u64` at `off` in `buf` in this byte order, if it is all there.
+    #[must_use]
+    pub fn u64_at(self, buf: &[u8], off: usize) -> Option<u64> {
+        let b = Self::bytes_at(buf, off)?;
+        Some(match self {
+            Self::Big => u64::from_be_bytes(b),
+            Self::Little => u64::from_le_bytes(b),
+        })
+    }
 }
 
 /// Which info structure a chain hangs off.
@@ -688,44 +723,27 @@ pub struct ParsedIommuCaps {
 }
 
 /// Bounds-checked reads in a given byte order.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Reader<'a> {
     buf: &'a [u8],
     endian: Endian,
 }
 
 impl<'a> Reader<'a> {
-    fn array<const N: usize>(self, off: usize) -> Option<[u8; N]> {
-        let end = off.checked_add(N)?;
-        self.buf.get(off..end)?.try_into().ok()
-    }
-
     fn u8(self, off: usize) -> Option<u8> {
         self.buf.get(off).copied()
     }
 
     fn u16(self, off: usize) -> Option<u16> {
-        let b = self.array(off)?;
-        Some(match self.endian {
-            Endian::Big => u16::from_be_bytes(b),
-            Endian::Little => u16::from_le_bytes(b),
-        })
+        self.endian.u16_at(self.buf, off)
     }
 
     fn u32(self, off: usize) -> Option<u32> {
-        let b = self.array(off)?;
-        Some(match self.endian {
-            Endian::Big => u32::from_be_bytes(b),
-            Endian::Little => u32::from_le_bytes(b),
-        })
+        self.endian.u32_at(self.buf, off)
     }
 
     fn u64(self, off: usize) -> Option<u64> {
-        let b = self.array(off)?;
-        Some(match self.endian {
-            Endian::Big => u64::from_be_bytes(b),
-            Endian::Little => u64::from_le_bytes(b),
-        })
+        self.endian.u64_at(self.buf, off)
     }
 
     /// The bytes from `start` to `end`; empty when out of range.
@@ -819,11 +837,130 @@ fn to_usize(v: u32) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
 
-/// How a capability links on.
-enum Link {
-    End,
-    Next(usize),
-    Broken(CapError),
+/// One capability header, as the chain walk finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapHeader {
+    /// Where it is and what it says it is.
+    pub at: CapAt,
+    /// Its `next` field: the offset of the next capability, 0 for none.
+    pub next: usize,
+    /// Where its room ends: the next capability, or the end of the usable
+    /// bytes for the last one (and for one whose link is broken).
+    pub end: usize,
+}
+
+impl CapHeader {
+    /// Its room, from the header up to [`CapHeader::end`].
+    #[must_use]
+    pub const fn size(&self) -> usize {
+        self.end.saturating_sub(self.at.offset)
+    }
+}
+
+/// The capability headers of one chain, in chain order: the walk every
+/// reader of a chain uses (the parsers here and the inspector of
+/// `zpci-tools`). A broken link or start is an `Err` item, after the
+/// header it was read from, and ends the walk; so does the
+/// [`MAX_CAPS`]-th capability. Made by [`cap_headers`].
+#[derive(Clone, Debug)]
+pub struct CapHeaders<'a> {
+    r: Reader<'a>,
+    chain: Chain,
+    /// The offset of the next header to read; `None` once the walk ended.
+    off: Option<usize>,
+    /// A broken link, handed out after its header.
+    broken: Option<CapError>,
+    visited: usize,
+}
+
+/// Walks the chain starting at `cap_offset` within `buf` (already cut to
+/// the usable bytes, `argsz` or the buffer, whichever is shorter).
+#[must_use]
+pub fn cap_headers(buf: &[u8], endian: Endian, chain: Chain, cap_offset: u32) -> CapHeaders<'_> {
+    let off = to_usize(cap_offset);
+    CapHeaders {
+        r: Reader { buf, endian },
+        chain,
+        off: (off != 0).then_some(off),
+        broken: None,
+        visited: 0,
+    }
+}
+
+impl CapHeaders<'_> {
+    fn end_with(&mut self, e: CapError) -> Option<Result<CapHeader, CapError>> {
+        self.off = None;
+        Some(Err(e))
+    }
+}
+
+impl Iterator for CapHeaders<'_> {
+    type Item = Result<CapHeader, CapError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.broken.take() {
+            return Some(Err(e));
+        }
+        let off = self.off?;
+        let (chain, limit) = (self.chain, self.r.buf.len());
+        if self.visited == 0 && off < INFO_FIXED_LEN {
+            return self.end_with(CapError::StartInsideInfo {
+                chain,
+                offset: off,
+                fixed: INFO_FIXED_LEN,
+            });
+        }
+        if self.visited >= MAX_CAPS {
+            return self.end_with(CapError::TooManyCaps {
+                chain,
+                max: MAX_CAPS,
+                offset: off,
+            });
+        }
+        // The first header is checked here; every later one was checked
+        // when it was linked to.
+        let hdr = (
+            self.r.u16(off),
+            self.r.u16(off.saturating_add(2)),
+            self.r.u32(off.saturating_add(4)),
+        );
+        let (Some(id), Some(version), Some(next)) = hdr else {
+            return self.end_with(CapError::StartOutOfBounds {
+                chain,
+                offset: off,
+                limit,
+            });
+        };
+        self.visited += 1;
+        let at = CapAt {
+            chain,
+            id,
+            version,
+            offset: off,
+        };
+        let hdr_end = off.saturating_add(CAP_HDR_LEN);
+        let next = to_usize(next);
+        self.off = None;
+        let mut end = limit;
+        if next == 0 {
+        } else if next < hdr_end {
+            self.broken = Some(CapError::NextNotForward {
+                cap: at,
+                next,
+                min: hdr_end,
+            });
+        } else if next.checked_add(CAP_HDR_LEN).is_none_or(|e| e > limit) {
+            self.broken = Some(CapError::NextOutOfBounds {
+                cap: at,
+                next,
+                limit,
+            });
+        } else {
+            end = next;
+            self.off = Some(next);
+        }
+        Some(Ok(CapHeader { at, next, end }))
+    }
 }
 
 /// Walks the chain starting at `cap_offset` within `r` (already cut to
@@ -836,93 +973,19 @@ fn walk<'a>(
     mut visit: impl FnMut(CapBody<'a>, &mut Vec<CapError>),
 ) {
     let limit = r.buf.len();
-    let mut off = to_usize(cap_offset);
-    if off == 0 {
-        return;
-    }
-    if off < INFO_FIXED_LEN {
-        problems.push(CapError::StartInsideInfo {
-            chain,
-            offset: off,
-            fixed: INFO_FIXED_LEN,
-        });
-        return;
-    }
-    if off.checked_add(CAP_HDR_LEN).is_none_or(|end| end > limit) {
-        problems.push(CapError::StartOutOfBounds {
-            chain,
-            offset: off,
-            limit,
-        });
-        return;
-    }
-    for _ in 0..MAX_CAPS {
-        // Every offset reaching here has its header inside `limit`: the
-        // first was checked above, the others when they were linked to.
-        let hdr = (
-            r.u16(off),
-            r.u16(off.saturating_add(2)),
-            r.u32(off.saturating_add(4)),
-        );
-        let (Some(id), Some(version), Some(next)) = hdr else {
-            problems.push(CapError::StartOutOfBounds {
-                chain,
-                offset: off,
-                limit,
-            });
-            return;
-        };
-        let at = CapAt {
-            chain,
-            id,
-            version,
-            offset: off,
-        };
-        let hdr_end = off.saturating_add(CAP_HDR_LEN);
-        let next = to_usize(next);
-        let link = if next == 0 {
-            Link::End
-        } else if next < hdr_end {
-            Link::Broken(CapError::NextNotForward {
-                cap: at,
-                next,
-                min: hdr_end,
-            })
-        } else if next.checked_add(CAP_HDR_LEN).is_none_or(|end| end > limit) {
-            Link::Broken(CapError::NextOutOfBounds {
-                cap: at,
-                next,
-                limit,
-            })
-        } else {
-            Link::Next(next)
-        };
-        let room_end = match link {
-            Link::Next(n) => n,
-            Link::End | Link::Broken(_) => limit,
-        };
-        visit(
-            CapBody {
-                at,
-                r: r.range(off, room_end),
-                data_len: limit.saturating_sub(off),
-            },
-            problems,
-        );
-        match link {
-            Link::End => return,
-            Link::Broken(e) => {
-                problems.push(e);
-                return;
-            }
-            Link::Next(n) => off = n,
+    for item in cap_headers(r.buf, r.endian, chain, cap_offset) {
+        match item {
+            Ok(h) => visit(
+                CapBody {
+                    at: h.at,
+                    r: r.range(h.at.offset, h.end),
+                    data_len: limit.saturating_sub(h.at.offset),
+                },
+                problems,
+            ),
+            Err(e) => problems.push(e),
         }
     }
-    problems.push(CapError::TooManyCaps {
-        chain,
-        max: MAX_CAPS,
-        offset: off,
-    });
 }
 
 /// The fixed fields shared by both info structures.

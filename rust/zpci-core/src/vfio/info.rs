@@ -140,15 +140,11 @@ pub enum IoctlError {
     },
 }
 
-pub(crate) fn get_u32(buf: &[u8], off: usize, e: Endian) -> Option<u32> {
-    let b: [u8; 4] = buf.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(match e {
-        Endian::Big => u32::from_be_bytes(b),
-        Endian::Little => u32::from_le_bytes(b),
-    })
+fn get_u32(buf: &[u8], off: usize, e: Endian) -> Option<u32> {
+    e.u32_at(buf, off)
 }
 
-pub(crate) fn put_u32(buf: &mut [u8], off: usize, e: Endian, v: u32) {
+fn put_u32(buf: &mut [u8], off: usize, e: Endian, v: u32) {
     let b = match e {
         Endian::Big => v.to_be_bytes(),
         Endian::Little => v.to_le_bytes(),
