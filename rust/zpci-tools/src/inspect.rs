@@ -37,7 +37,8 @@ use std::path::Path;
 use thiserror::Error;
 
 use crate::live::LiveAnswers;
-use zpci_core::describe::{self, Described, Value};
+use serde_json::{json, Map, Value};
+use zpci_core::describe::{self, Described, Value as Shown};
 use zpci_core::provenance::{Attribution, Source};
 use zpci_core::vfio::caps::{
     cap_headers, iova_off, parse_device_info, parse_iommu_info, CapError, CapHeader, CapKind,
@@ -46,125 +47,6 @@ use zpci_core::vfio::caps::{
 use zpci_core::vfio::host::{DmaCount, FunctionRequest, HostAnswer, HostBridge};
 use zpci_core::vfio::info::{RecordedKernel, INFO_MIN_LEN, MAX_INFO_LEN, VFIO_TYPE1V2_IOMMU};
 use zpci_core::vfio::profile::HostProfile;
-
-// ---------------------------------------------------------------- JSON
-
-/// A JSON value, written by [`Json::write`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Json {
-    /// `null`.
-    Null,
-    /// `true` or `false`.
-    Bool(bool),
-    /// A non-negative integer, written exactly.
-    Number(u64),
-    /// A string.
-    Str(String),
-    /// An array.
-    Array(Vec<Json>),
-    /// An object, its keys in this order.
-    Object(Vec<(String, Json)>),
-}
-
-/// `s` as a JSON string, quotes included: `"` and `\` escaped, control
-/// characters as `\n`, `\t`, ... or `\u00XX`; everything else as is
-/// (JSON text is UTF-8).
-#[must_use]
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().saturating_add(2));
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-impl Json {
-    /// A string value.
-    #[must_use]
-    pub fn str(s: impl Into<String>) -> Self {
-        Self::Str(s.into())
-    }
-
-    /// An object of `pairs`.
-    #[must_use]
-    pub fn object<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Json)>) -> Self {
-        Self::Object(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
-    }
-
-    /// `v` as a number, or `null`.
-    #[must_use]
-    pub fn opt(v: Option<u64>) -> Self {
-        v.map_or(Self::Null, Self::Number)
-    }
-
-    /// Appends the value to `out`, indented by `indent` levels of two
-    /// spaces; nested values go on lines of their own.
-    pub fn write(&self, out: &mut String, indent: usize) {
-        let pad = |out: &mut String, n: usize| {
-            for _ in 0..n {
-                out.push_str("  ");
-            }
-        };
-        let inner = indent.saturating_add(1);
-        match self {
-            Self::Null => out.push_str("null"),
-            Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Self::Number(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Self::Str(s) => out.push_str(&json_string(s)),
-            Self::Array(items) if items.is_empty() => out.push_str("[]"),
-            Self::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    pad(out, inner);
-                    item.write(out, inner);
-                }
-                out.push('\n');
-                pad(out, indent);
-                out.push(']');
-            }
-            Self::Object(pairs) if pairs.is_empty() => out.push_str("{}"),
-            Self::Object(pairs) => {
-                out.push('{');
-                for (i, (k, v)) in pairs.iter().enumerate() {
-                    out.push_str(if i == 0 { "\n" } else { ",\n" });
-                    pad(out, inner);
-                    out.push_str(&json_string(k));
-                    out.push_str(": ");
-                    v.write(out, inner);
-                }
-                out.push('\n');
-                pad(out, indent);
-                out.push('}');
-            }
-        }
-    }
-
-    /// The value as JSON text, with a final newline.
-    #[must_use]
-    pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        self.write(&mut s, 0);
-        s.push('\n');
-        s
-    }
-}
 
 // ---------------------------------------------------------------- inputs
 
@@ -937,7 +819,7 @@ fn field_text(v: &FieldValue) -> String {
         FieldValue::Number(x) => format!("{x:#x}"),
         FieldValue::Count(x) => x.to_string(),
         FieldValue::Bytes(b) => describe::hex(b),
-        FieldValue::Text(t) => json_string(t),
+        FieldValue::Text(t) => Value::from(t.as_str()).to_string(),
         FieldValue::Ranges(r) if r.is_empty() => "none".to_owned(),
         FieldValue::Ranges(r) => r
             .iter()
@@ -957,7 +839,7 @@ fn described_text(out: &mut String, values: &[Described]) {
         .unwrap_or(0);
     for d in values {
         let v = match &d.value {
-            Value::Hex(h) if h.is_empty() => "-".to_owned(),
+            Shown::Hex(h) if h.is_empty() => "-".to_owned(),
             v => v.to_string(),
         };
         let _ = writeln!(out, "    {:<9} {v:<width$}  {}", d.name, d.provenance);
@@ -1079,124 +961,103 @@ impl Report {
 
     /// The report as a JSON object.
     #[must_use]
-    pub fn json(&self) -> Json {
+    pub fn json(&self) -> Value {
         let c = &self.clp;
         let described = |values: &[Described]| {
-            Json::object(values.iter().map(|d| {
-                let value = match &d.value {
-                    Value::Number(x) => Json::Number(*x),
-                    Value::Hex(h) => Json::str(h.clone()),
-                };
-                (
-                    d.name,
-                    Json::object([
-                        ("value", value),
-                        ("provenance", Json::str(d.provenance.clone())),
-                    ]),
-                )
-            }))
+            values
+                .iter()
+                .map(|d| {
+                    let value = match &d.value {
+                        Shown::Number(x) => json!(x),
+                        Shown::Hex(h) => json!(h),
+                    };
+                    (
+                        d.name.to_owned(),
+                        json!({"value": value, "provenance": d.provenance}),
+                    )
+                })
+                .collect::<Map<_, _>>()
         };
-        let clp = Json::object([
-            ("source", Json::str(c.source.kind())),
-            ("plugged-as", Json::str(self.plugged_as())),
-            ("function", described(&c.function)),
-            ("group-id", Json::Number(c.group_id.into())),
-            ("group", described(&c.group)),
-            ("host-pft", Json::Number(c.host_pft.into())),
-            ("interpreted", Json::Bool(self.request.interpreted)),
-            ("relaxed-translation", Json::Bool(c.relaxed_translation)),
-            ("host-fh", Json::opt(c.host_fh.map(u64::from))),
-            ("dma-limit", Json::opt(c.dma_limit.map(u64::from))),
-        ]);
-        Json::object([
-            ("name", Json::str(self.name.clone())),
-            ("kind", Json::str(self.origin.name())),
-            ("byte-order", Json::str(endian_name(self.endian))),
-            (
-                "metadata",
-                Json::object(
-                    self.metadata
-                        .iter()
-                        .map(|(k, v)| (*k, Json::str(v.clone()))),
-                ),
-            ),
-            ("device-info", info_json(&self.device)),
-            (
-                "iommu-info",
-                self.iommu.as_ref().map_or(Json::Null, info_json),
-            ),
-            (
-                "iommu-info-missing",
-                self.iommu_missing
-                    .as_ref()
-                    .map_or(Json::Null, |w| Json::str(w.clone())),
-            ),
-            ("clp", clp),
-            (
-                "warnings",
-                Json::Array(self.warnings.iter().map(|w| Json::str(w.clone())).collect()),
-            ),
-        ])
+        json!({
+            "name": self.name,
+            "kind": self.origin.name(),
+            "byte-order": endian_name(self.endian),
+            "metadata": self.metadata.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect::<Map<_, _>>(),
+            "device-info": info_json(&self.device),
+            "iommu-info": self.iommu.as_ref().map(info_json),
+            "iommu-info-missing": self.iommu_missing,
+            "clp": {
+                "source": c.source.kind(),
+                "plugged-as": self.plugged_as(),
+                "function": described(&c.function),
+                "group-id": c.group_id,
+                "group": described(&c.group),
+                "host-pft": c.host_pft,
+                "interpreted": self.request.interpreted,
+                "relaxed-translation": c.relaxed_translation,
+                "host-fh": c.host_fh,
+                "dma-limit": c.dma_limit,
+            },
+            "warnings": self.warnings,
+        })
     }
 }
 
-fn field_json(v: &FieldValue) -> Json {
+fn field_json(v: &FieldValue) -> Value {
     match v {
-        FieldValue::Number(x) | FieldValue::Count(x) => Json::Number(*x),
-        FieldValue::Bytes(b) => Json::str(describe::hex(b)),
-        FieldValue::Text(t) => Json::str(t.clone()),
-        FieldValue::Ranges(r) => Json::Array(
-            r.iter()
-                .map(|&(s, e)| Json::object([("start", Json::Number(s)), ("end", Json::Number(e))]))
-                .collect(),
-        ),
+        FieldValue::Number(x) | FieldValue::Count(x) => json!(x),
+        FieldValue::Bytes(b) => json!(describe::hex(b)),
+        FieldValue::Text(t) => json!(t),
+        FieldValue::Ranges(r) => r
+            .iter()
+            .map(|&(start, end)| json!({"start": start, "end": end}))
+            .collect(),
     }
 }
 
-fn fields_json(fields: &[(&'static str, FieldValue)]) -> Json {
-    Json::object(fields.iter().map(|(k, v)| (*k, field_json(v))))
+fn fields_json(fields: &[(&'static str, FieldValue)]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), field_json(v)))
+            .collect(),
+    )
 }
 
-fn size_json(v: usize) -> Json {
-    Json::Number(u64::try_from(v).unwrap_or(u64::MAX))
-}
-
-fn info_json(info: &InfoReport) -> Json {
-    let caps = info
+fn info_json(info: &InfoReport) -> Value {
+    let caps: Vec<Value> = info
         .caps
         .iter()
         .map(|c| {
-            Json::object([
-                ("offset", size_json(c.offset)),
-                ("id", Json::Number(c.id.into())),
-                ("name", Json::str(c.name)),
-                ("version", Json::Number(c.version.into())),
-                ("next", size_json(c.next)),
-                ("size", size_json(c.size)),
-                ("status", Json::str(c.status.name())),
-                ("fields", fields_json(&c.fields)),
-                (
-                    "problems",
-                    Json::Array(c.problems.iter().map(|p| Json::str(p.clone())).collect()),
-                ),
-            ])
+            json!({
+                "offset": c.offset,
+                "id": c.id,
+                "name": c.name,
+                "version": c.version,
+                "next": c.next,
+                "size": c.size,
+                "status": c.status.name(),
+                "fields": fields_json(&c.fields),
+                "problems": c.problems,
+            })
         })
         .collect();
-    Json::object([
-        ("bytes", size_json(info.len)),
-        ("fields", fields_json(&info.fields)),
-        ("capabilities", Json::Array(caps)),
-    ])
+    json!({
+        "bytes": info.len,
+        "fields": fields_json(&info.fields),
+        "capabilities": caps,
+    })
 }
 
-/// The JSON document of several reports: `{"captures": [...]}`.
+/// The JSON document of several reports, `{"captures": [...]}`, two
+/// spaces an indent, with a final newline.
 #[must_use]
 pub fn json_document(reports: &[Report]) -> String {
-    Json::object([(
-        "captures",
-        Json::Array(reports.iter().map(Report::json).collect()),
-    )])
-    .to_text()
+    let doc = json!({"captures": reports.iter().map(Report::json).collect::<Vec<_>>()});
+    // Serializing a Value to a String cannot fail.
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]
@@ -1244,6 +1105,11 @@ mod tests {
             .cap(string(E, cap_id::ZPCI_PFIP, 4, &[1, 2, 3, 4]))
     }
 
+    /// A string as the JSON output writes it.
+    fn json_string(s: &str) -> String {
+        Value::from(s).to_string()
+    }
+
     #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_string("a\"b\\c"), r#""a\"b\\c""#);
@@ -1257,18 +1123,15 @@ mod tests {
 
     #[test]
     fn json_numbers_are_exact() {
-        let j = Json::object([
-            ("big", Json::Number(0xfe00_0000_0000_0000)),
-            ("max", Json::Number(u64::MAX)),
-            ("none", Json::Null),
-            (
-                "list",
-                Json::Array(vec![Json::Bool(true), Json::Array(vec![])]),
-            ),
-            ("empty", Json::object::<&str>([])),
-        ]);
+        let j = json!({
+            "big": 0xfe00_0000_0000_0000_u64,
+            "max": u64::MAX,
+            "none": null,
+            "list": [true, []],
+            "empty": {},
+        });
         assert_eq!(
-            j.to_text(),
+            serde_json::to_string_pretty(&j).unwrap() + "\n",
             "{\n  \"big\": 18302628885633695744,\n  \"max\": 18446744073709551615,\n  \"none\": null,\n  \"list\": [\n    true,\n    []\n  ],\n  \"empty\": {}\n}\n"
         );
     }
@@ -1301,7 +1164,7 @@ mod tests {
         let edma = r.clp.function.iter().find(|d| d.name == "edma").unwrap();
         assert_eq!(
             edma.value,
-            Value::Number(sample_base().start_dma + 0x10 * 4096 - 1)
+            Shown::Number(sample_base().start_dma + 0x10 * 4096 - 1)
         );
         assert_eq!(edma.provenance, "edma shrunk to the DMA limit");
         let sdma = r.clp.function.iter().find(|d| d.name == "sdma").unwrap();
@@ -1370,7 +1233,7 @@ mod tests {
             .warnings
             .iter()
             .any(|w| w.contains("default function values used")));
-        let j = r.json().to_text();
+        let j = json_document(std::slice::from_ref(&r));
         assert!(j.contains("\"status\": \"dropped\""), "{j}");
     }
 
@@ -1471,7 +1334,7 @@ mod tests {
                     Ok(r) => {
                         assert!(usable);
                         assert!(!r.text().is_empty());
-                        assert!(!r.json().to_text().is_empty());
+                        assert!(!json_document(std::slice::from_ref(&r)).is_empty());
                         reports += 1;
                     }
                     Err(e) => {

@@ -67,208 +67,68 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-// ------------------------------------------------------------ a small JSON parser
+// ------------------------------------------------------------ JSON lookups
 
-/// A parsed JSON value; numbers keep their text, so that nothing is lost.
-#[derive(Clone, Debug, PartialEq)]
-enum J {
-    Null,
-    Bool(bool),
-    Num(String),
-    Str(String),
-    Arr(Vec<J>),
-    Obj(Vec<(String, J)>),
+/// The JSON the binary printed, parsed by `serde_json`; keys keep their
+/// order (`preserve_order`) and integers their exact value.
+type J = serde_json::Value;
+
+/// Lookups that name what is missing.
+trait Lookup {
+    fn key(&self, key: &str) -> &J;
+    fn at(&self, path: &str) -> &J;
+    fn u64(&self) -> u64;
+    fn str(&self) -> &str;
+    fn arr(&self) -> &[J];
 }
 
-impl J {
-    fn get(&self, key: &str) -> &J {
-        match self {
-            J::Obj(pairs) => pairs
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| panic!("no key {key} in {self:?}")),
-            _ => panic!("not an object looking up {key}: {self:?}"),
-        }
+impl Lookup for J {
+    fn key(&self, key: &str) -> &J {
+        self.as_object()
+            .unwrap_or_else(|| panic!("not an object looking up {key}: {self:?}"))
+            .get(key)
+            .unwrap_or_else(|| panic!("no key {key} in {self:?}"))
     }
     fn at(&self, path: &str) -> &J {
         path.split('.')
             .fold(self, |j, k| match (j, k.parse::<usize>()) {
-                (J::Arr(a), Ok(i)) => &a[i],
-                _ => j.get(k),
+                (J::Array(a), Ok(i)) => &a[i],
+                _ => j.key(k),
             })
     }
     fn u64(&self) -> u64 {
-        match self {
-            J::Num(n) => n.parse().unwrap_or_else(|_| panic!("not a u64: {n}")),
-            _ => panic!("not a number: {self:?}"),
-        }
+        self.as_u64()
+            .unwrap_or_else(|| panic!("not a u64: {self:?}"))
     }
     fn str(&self) -> &str {
-        match self {
-            J::Str(s) => s,
-            _ => panic!("not a string: {self:?}"),
-        }
+        self.as_str()
+            .unwrap_or_else(|| panic!("not a string: {self:?}"))
     }
     fn arr(&self) -> &[J] {
-        match self {
-            J::Arr(a) => a,
-            _ => panic!("not an array: {self:?}"),
-        }
-    }
-}
-
-struct P<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl P<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && b" \t\r\n".contains(&self.s[self.i]) {
-            self.i += 1;
-        }
-    }
-    fn eat(&mut self, c: u8) {
-        self.ws();
-        assert_eq!(
-            self.s.get(self.i),
-            Some(&c),
-            "expected {} at {}",
-            c as char,
-            self.i
-        );
-        self.i += 1;
-    }
-    fn peek(&mut self) -> u8 {
-        self.ws();
-        *self.s.get(self.i).expect("unexpected end of JSON")
-    }
-    fn lit(&mut self, w: &str, v: J) -> J {
-        assert!(
-            self.s[self.i..].starts_with(w.as_bytes()),
-            "bad literal at {}",
-            self.i
-        );
-        self.i += w.len();
-        v
-    }
-    fn string(&mut self) -> String {
-        self.eat(b'"');
-        let mut out = Vec::new();
-        loop {
-            let c = self.s[self.i];
-            self.i += 1;
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    let e = self.s[self.i];
-                    self.i += 1;
-                    match e {
-                        b'"' | b'\\' | b'/' => out.push(e),
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'u' => {
-                            let h = std::str::from_utf8(&self.s[self.i..self.i + 4]).unwrap();
-                            self.i += 4;
-                            let c = char::from_u32(u32::from_str_radix(h, 16).unwrap()).unwrap();
-                            out.extend(c.to_string().bytes());
-                        }
-                        _ => panic!("bad escape at {}", self.i),
-                    }
-                }
-                c if c < 0x20 => panic!("raw control character in a string at {}", self.i),
-                c => out.push(c),
-            }
-        }
-        String::from_utf8(out).unwrap()
-    }
-    fn value(&mut self) -> J {
-        match self.peek() {
-            b'{' => {
-                self.eat(b'{');
-                let mut pairs = Vec::new();
-                if self.peek() == b'}' {
-                    self.eat(b'}');
-                    return J::Obj(pairs);
-                }
-                loop {
-                    let k = self.string();
-                    self.eat(b':');
-                    let v = self.value();
-                    assert!(!pairs.iter().any(|(x, _)| *x == k), "duplicate key {k}");
-                    pairs.push((k, v));
-                    if self.peek() == b',' {
-                        self.eat(b',');
-                    } else {
-                        self.eat(b'}');
-                        return J::Obj(pairs);
-                    }
-                }
-            }
-            b'[' => {
-                self.eat(b'[');
-                let mut items = Vec::new();
-                if self.peek() == b']' {
-                    self.eat(b']');
-                    return J::Arr(items);
-                }
-                loop {
-                    items.push(self.value());
-                    if self.peek() == b',' {
-                        self.eat(b',');
-                    } else {
-                        self.eat(b']');
-                        return J::Arr(items);
-                    }
-                }
-            }
-            b'"' => J::Str(self.string()),
-            b't' => self.lit("true", J::Bool(true)),
-            b'f' => self.lit("false", J::Bool(false)),
-            b'n' => self.lit("null", J::Null),
-            _ => {
-                let start = self.i;
-                while self.i < self.s.len() && b"-0123456789.eE+".contains(&self.s[self.i]) {
-                    self.i += 1;
-                }
-                let t = std::str::from_utf8(&self.s[start..self.i]).unwrap();
-                assert!(!t.is_empty(), "bad JSON at {start}");
-                J::Num(t.to_owned())
-            }
-        }
+        self.as_array()
+            .unwrap_or_else(|| panic!("not an array: {self:?}"))
     }
 }
 
 fn parse_json(text: &str) -> J {
-    let mut p = P {
-        s: text.as_bytes(),
-        i: 0,
-    };
-    let v = p.value();
-    p.ws();
-    assert_eq!(p.i, text.len(), "text after the JSON value");
-    v
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 #[test]
-fn the_json_parser_of_this_test_works() {
+fn json_lookups_of_this_test_work() {
     let j = parse_json(r#" {"a": [1, -2, {"b": "x\"\\\u0041\n"}], "c": null, "d": true} "#);
     assert_eq!(j.at("a.0").u64(), 1);
-    assert_eq!(j.at("a.1"), &J::Num("-2".into()));
+    assert_eq!(j.at("a.1").as_i64(), Some(-2));
     assert_eq!(j.at("a.2.b").str(), "x\"\\A\n");
-    assert_eq!(j.get("c"), &J::Null);
-    assert_eq!(j.get("d"), &J::Bool(true));
+    assert_eq!(j.key("c"), &J::Null);
+    assert_eq!(j.key("d"), &J::Bool(true));
 }
 
 // ------------------------------------------------------------ every fixture
 
 fn keys_are_lowercase_with_dashes(j: &J, path: &str) {
     match j {
-        J::Obj(pairs) => {
+        J::Object(pairs) => {
             for (k, v) in pairs {
                 assert!(
                     !k.is_empty()
@@ -281,7 +141,7 @@ fn keys_are_lowercase_with_dashes(j: &J, path: &str) {
                 keys_are_lowercase_with_dashes(v, &format!("{path}.{k}"));
             }
         }
-        J::Arr(items) => {
+        J::Array(items) => {
             for (i, v) in items.iter().enumerate() {
                 keys_are_lowercase_with_dashes(v, &format!("{path}.{i}"));
             }
@@ -336,26 +196,28 @@ fn every_fixture_is_inspected_in_text_and_json_alike() {
         assert_eq!(j.code, Some(0), "{}", j.stderr);
         let doc = parse_json(&j.stdout);
         keys_are_lowercase_with_dashes(&doc, "");
-        let caps = doc.get("captures").arr();
+        let caps = doc.key("captures").arr();
         assert_eq!(caps.len(), 1);
         let c = &caps[0];
-        assert_eq!(c.get("name").str(), f.to_str().unwrap());
-        assert_eq!(c.get("kind").str(), "host-profile");
+        assert_eq!(c.key("name").str(), f.to_str().unwrap());
+        assert_eq!(c.key("kind").str(), "host-profile");
         assert_eq!(c.at("clp.source").str(), "host-profile");
         // Every CLP value of the JSON is the text's, with the same words.
         for (section, key) in [
             ("Query PCI Function:", "clp.function"),
             ("Query PCI Function Group", "clp.group"),
         ] {
-            let J::Obj(values) = c.at(key) else { panic!() };
+            let J::Object(values) = c.at(key) else {
+                panic!()
+            };
             assert!(values.len() >= 9, "{key}");
             for (name, v) in values {
                 let (tv, tp) = text_value(&t.stdout, section, name);
-                assert_eq!(v.get("provenance").str(), tp, "{name}");
-                match v.get("value") {
-                    J::Num(_) => assert_eq!(v.get("value").u64(), hex_or_dec(tv), "{name}"),
-                    J::Str(s) if s.is_empty() => assert_eq!(tv, "-"),
-                    J::Str(s) => assert_eq!(s, tv, "{name}"),
+                assert_eq!(v.key("provenance").str(), tp, "{name}");
+                match v.key("value") {
+                    J::Number(_) => assert_eq!(v.key("value").u64(), hex_or_dec(tv), "{name}"),
+                    J::String(s) if s.is_empty() => assert_eq!(tv, "-"),
+                    J::String(s) => assert_eq!(s, tv, "{name}"),
                     other => panic!("{name}: {other:?}"),
                 }
             }
@@ -364,12 +226,12 @@ fn every_fixture_is_inspected_in_text_and_json_alike() {
         for cap in c.at("device-info.capabilities").arr() {
             let line = format!(
                 "  capability id {} at {:#x} ({} bytes): {} v{}: {}",
-                cap.get("id").u64(),
-                cap.get("offset").u64(),
-                cap.get("size").u64(),
-                cap.get("name").str(),
-                cap.get("version").u64(),
-                cap.get("status").str()
+                cap.key("id").u64(),
+                cap.key("offset").u64(),
+                cap.key("size").u64(),
+                cap.key("name").str(),
+                cap.key("version").u64(),
+                cap.key("status").str()
             );
             assert!(t.stdout.contains(&line), "{line}");
         }
@@ -383,10 +245,10 @@ fn every_fixture_is_inspected_in_text_and_json_alike() {
     let j = run(&args);
     let doc = parse_json(&j.stdout);
     let names: Vec<&str> = doc
-        .get("captures")
+        .key("captures")
         .arr()
         .iter()
-        .map(|c| c.get("name").str())
+        .map(|c| c.key("name").str())
         .collect();
     let want: Vec<&str> = all.iter().map(|p| p.to_str().unwrap()).collect();
     assert_eq!(names, want);
@@ -420,16 +282,16 @@ fn replay_sample_shows_the_documented_values() {
     assert_eq!(j.code, Some(0), "{}", j.stderr);
     let doc = parse_json(&j.stdout);
     let c = doc.at("captures.0");
-    assert_eq!(c.get("byte-order").str(), "big");
+    assert_eq!(c.key("byte-order").str(), "big");
 
     // the capabilities, as the host reported them
     let dev = c.at("device-info.capabilities").arr();
-    let ids: Vec<u64> = dev.iter().map(|c| c.get("id").u64()).collect();
+    let ids: Vec<u64> = dev.iter().map(|c| c.key("id").u64()).collect();
     assert_eq!(ids, [1, 2, 3, 4]);
-    assert!(dev.iter().all(|c| c.get("status").str() == "used"));
+    assert!(dev.iter().all(|c| c.key("status").str() == "used"));
     let base = &dev[0];
-    assert_eq!(base.get("name").str(), "zPCI base");
-    assert_eq!(base.get("version").u64(), 2);
+    assert_eq!(base.key("name").str(), "zPCI base");
+    assert_eq!(base.key("version").u64(), 2);
     assert_eq!(base.at("fields.start-dma").u64(), sample::SDMA);
     assert_eq!(base.at("fields.end-dma").u64(), sample::END_DMA);
     assert_eq!(base.at("fields.pchid").u64(), sample::PCHID);
@@ -448,7 +310,7 @@ fn replay_sample_shows_the_documented_values() {
     let mmu = c.at("iommu-info.capabilities").arr();
     let avail = mmu
         .iter()
-        .find(|c| c.get("name").str() == "DMA available")
+        .find(|c| c.key("name").str() == "DMA available")
         .unwrap();
     assert_eq!(avail.at("fields.avail").u64(), sample::DMA_AVAIL);
 
@@ -458,44 +320,44 @@ fn replay_sample_shows_the_documented_values() {
     };
     let f = |name: &str| c.at(&format!("clp.function.{name}"));
     let g = |name: &str| c.at(&format!("clp.group.{name}"));
-    assert_eq!(f("sdma").get("value").u64(), sample::SDMA);
-    assert_eq!(f("sdma").get("provenance").str(), replayed("base", 1));
+    assert_eq!(f("sdma").key("value").u64(), sample::SDMA);
+    assert_eq!(f("sdma").key("provenance").str(), replayed("base", 1));
     // The DMA aperture shrunk to DMA_AVAIL 4 KiB mappings.
     assert_eq!(
-        f("edma").get("value").u64(),
+        f("edma").key("value").u64(),
         sample::SDMA + sample::DMA_AVAIL * 4096 - 1
     );
     assert_eq!(
-        f("edma").get("provenance").str(),
+        f("edma").key("provenance").str(),
         "edma shrunk to the DMA limit"
     );
-    assert_eq!(f("pchid").get("value").u64(), sample::PCHID);
-    assert_eq!(f("pchid").get("provenance").str(), replayed("base", 1));
-    assert_eq!(f("vfn").get("value").u64(), sample::VFN);
+    assert_eq!(f("pchid").key("value").u64(), sample::PCHID);
+    assert_eq!(f("pchid").key("provenance").str(), replayed("base", 1));
+    assert_eq!(f("vfn").key("value").u64(), sample::VFN);
     assert_eq!(
-        f("pft").get("value").u64(),
+        f("pft").key("value").u64(),
         0,
         "the host's type is kept apart"
     );
     assert_eq!(c.at("clp.host-pft").u64(), sample::HOST_PFT);
-    assert_eq!(f("pfip").get("value").str(), sample::PFIP);
+    assert_eq!(f("pfip").key("value").str(), sample::PFIP);
     assert_eq!(
-        f("pfip").get("provenance").str(),
+        f("pfip").key("provenance").str(),
         format!("host zPCI function path capability (id 4) v1, replayed from {path}")
     );
-    assert_eq!(f("fid").get("provenance").str(), "device property");
+    assert_eq!(f("fid").key("provenance").str(), "device property");
     // an intercepted function of host group 0x12: the first simulated group
     assert_eq!(c.at("clp.group-id").u64(), 0xf0);
-    assert_eq!(f("pfgid").get("value").u64(), 0xf0);
-    assert_eq!(g("noi").get("value").u64(), sample::NOI);
-    assert_eq!(g("noi").get("provenance").str(), replayed("group", 2));
-    assert_eq!(g("maxstbl").get("value").u64(), sample::MAXSTBL);
-    assert_eq!(g("mui").get("value").u64(), sample::MUI);
-    assert_eq!(g("version").get("value").u64(), sample::VERSION);
-    assert_eq!(g("dasm").get("value").u64(), sample::DASM);
-    assert_eq!(g("msia").get("value").u64(), sample::MSIA);
+    assert_eq!(f("pfgid").key("value").u64(), 0xf0);
+    assert_eq!(g("noi").key("value").u64(), sample::NOI);
+    assert_eq!(g("noi").key("provenance").str(), replayed("group", 2));
+    assert_eq!(g("maxstbl").key("value").u64(), sample::MAXSTBL);
+    assert_eq!(g("mui").key("value").u64(), sample::MUI);
+    assert_eq!(g("version").key("value").u64(), sample::VERSION);
+    assert_eq!(g("dasm").key("value").u64(), sample::DASM);
+    assert_eq!(g("msia").key("value").u64(), sample::MSIA);
     assert_eq!(c.at("clp.dma-limit").u64(), sample::DMA_AVAIL);
-    assert_eq!(c.get("warnings").arr().len(), 0);
+    assert_eq!(c.key("warnings").arr().len(), 0);
 
     // and the text says the same
     let t = run(&[path]);
@@ -608,7 +470,7 @@ fn raw_answers_are_a_vfio_pci_function() {
     assert_eq!(j.code, Some(0), "{}", j.stderr);
     let doc = parse_json(&j.stdout);
     let c = doc.at("captures.0");
-    assert_eq!(c.get("kind").str(), "vfio-answers");
+    assert_eq!(c.key("kind").str(), "vfio-answers");
     assert_eq!(c.at("clp.source").str(), "vfio");
     assert_eq!(
         c.at("clp.function.pchid.provenance").str(),
@@ -668,9 +530,9 @@ fn raw_answers_are_a_vfio_pci_function() {
     let c = doc.at("captures.0");
     assert_eq!(c.at("clp.function.edma.value").u64(), sample::END_DMA);
     assert_eq!(c.at("clp.dma-limit"), &J::Null);
-    assert_eq!(c.get("iommu-info"), &J::Null);
-    assert_eq!(c.get("iommu-info-missing").str(), "no --iommu-info given");
-    assert_eq!(c.get("warnings").arr(), []);
+    assert_eq!(c.key("iommu-info"), &J::Null);
+    assert_eq!(c.key("iommu-info-missing").str(), "no --iommu-info given");
+    assert_eq!(c.key("warnings").arr(), &[] as &[J]);
 
     // the wrong byte order: argsz is then far larger than the file
     let r = run(&["--device-info", dev, "--byte-order", "little"]);
@@ -855,20 +717,20 @@ fn an_ill_formed_capability_is_shown_not_hidden() {
     let c = doc.at("captures.0");
     let caps = c.at("device-info.capabilities").arr();
     assert_eq!(caps.len(), 4);
-    assert_eq!(caps[2].get("status").str(), "dropped");
+    assert_eq!(caps[2].key("status").str(), "dropped");
     assert!(caps[2]
         .at("problems.0")
         .str()
         .contains("holds 65 bytes, more than 64"));
-    assert_eq!(caps[3].get("status").str(), "skipped");
-    assert_eq!(caps[3].get("id").u64(), 0x99);
-    assert_eq!(caps[3].get("name").str(), "unknown");
+    assert_eq!(caps[3].key("status").str(), "skipped");
+    assert_eq!(caps[3].key("id").u64(), 0x99);
+    assert_eq!(caps[3].key("name").str(), "unknown");
     // QEMU's utility string, not the host's
     let util = c.at("clp.function.util-str.value").str();
     assert!(!util.starts_with("a99783896099a240"), "{util}");
     assert_eq!(c.at("clp.function.util-str.provenance").str(), "default");
     assert_eq!(c.at("clp.function.pfip.provenance").str(), "default");
-    let w = c.get("warnings").arr();
+    let w = c.key("warnings").arr();
     assert!(
         w.iter().any(|w| w.str().contains("holds 65 bytes")),
         "{w:?}"
