@@ -33,15 +33,8 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::{arg, free_handle, guard, status, ZpciRsStatus};
 use zpci_core::iommu::{Access, DmaBudget, Event, EventSink, FunctionDma, GuestMemory};
-use zpci_core::iommu::{GuestMemoryError, IoatError, IoatMode, IoatRequest};
+use zpci_core::iommu::{GuestMemoryError, IoatAnswer, IoatError, IoatMode, IoatRequest};
 use zpci_core::iommu::{RpcitOutcome, Stats, Translator};
-
-/// Status of CC 1 "sequence error" of Modify PCI Function Controls
-/// (`ZPCI_MOD_ST_SEQUENCE`).
-const MOD_STATUS_SEQUENCE: u8 = 24;
-/// Status of CC 1 "insufficient resources" of Modify PCI Function Controls
-/// (`ZPCI_MOD_ST_INSUF_RES`), set after a refused registration.
-const MOD_STATUS_INSUF_RES: u8 = 16;
 
 /// Reads `len` bytes of guest memory at guest absolute address `gpa` into
 /// `buf`. Returns 0 when every byte was read from guest RAM, anything else
@@ -241,27 +234,17 @@ impl ZpciRsIoatAnswer {
     }
 
     fn refused(e: &IoatError) -> Self {
-        let (result, operand_exception, status) = match e {
-            IoatError::AlreadyRegistered => {
-                (ZpciRsIoatResult::AlreadyRegistered, 0, MOD_STATUS_SEQUENCE)
-            }
-            IoatError::NotRegistered => (ZpciRsIoatResult::NotRegistered, 0, MOD_STATUS_SEQUENCE),
-            IoatError::Range { .. } => (ZpciRsIoatResult::Range, 1, MOD_STATUS_INSUF_RES),
-            IoatError::UnsupportedDesignation { .. } => (
-                ZpciRsIoatResult::UnsupportedDesignation,
-                1,
-                MOD_STATUS_INSUF_RES,
-            ),
-            IoatError::RelaxedNotAvailable { .. } => (
-                ZpciRsIoatResult::RelaxedNotAvailable,
-                1,
-                MOD_STATUS_INSUF_RES,
-            ),
+        let result = match e {
+            IoatError::AlreadyRegistered => ZpciRsIoatResult::AlreadyRegistered,
+            IoatError::NotRegistered => ZpciRsIoatResult::NotRegistered,
+            IoatError::Range { .. } => ZpciRsIoatResult::Range,
+            IoatError::UnsupportedDesignation { .. } => ZpciRsIoatResult::UnsupportedDesignation,
+            IoatError::RelaxedNotAvailable { .. } => ZpciRsIoatResult::RelaxedNotAvailable,
         };
         Self {
-            operand_exception,
+            operand_exception: u8::from(e.answer() == IoatAnswer::OperandException),
             cc: 1,
-            status,
+            status: e.status(),
             ..Self::done(result)
         }
     }

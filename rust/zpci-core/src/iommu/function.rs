@@ -151,7 +151,25 @@ impl IoatError {
             | Self::RelaxedNotAvailable { .. } => IoatAnswer::OperandException,
         }
     }
+
+    /// The status QEMU puts in the function's state after the refusal:
+    /// [`MOD_STATUS_SEQUENCE`] with CC 1, [`MOD_STATUS_INSUF_RES`] beside
+    /// an operand exception.
+    #[must_use]
+    pub const fn status(&self) -> u8 {
+        match self.answer() {
+            IoatAnswer::SequenceError => MOD_STATUS_SEQUENCE,
+            IoatAnswer::OperandException => MOD_STATUS_INSUF_RES,
+        }
+    }
 }
+
+/// Status of CC 1 "sequence error" of Modify PCI Function Controls
+/// (`ZPCI_MOD_ST_SEQUENCE`).
+pub const MOD_STATUS_SEQUENCE: u8 = 24;
+/// Status of CC 1 "insufficient resources" of Modify PCI Function Controls
+/// (`ZPCI_MOD_ST_INSUF_RES`), set after a refused registration.
+pub const MOD_STATUS_INSUF_RES: u8 = 16;
 
 /// QEMU's `IOMMUTLBEntry`, less the target address space (always guest
 /// memory).
@@ -593,6 +611,21 @@ mod tests {
         assert!(!Perm::ReadOnly.allows(Access::Write));
         assert!(Perm::ReadWrite.allows(Access::ReadWrite));
         assert!(Perm::ReadOnly.allows(Access::None));
+    }
+
+    #[test]
+    fn refusals_carry_qemus_status() {
+        for (e, answer, status) in [
+            (IoatError::AlreadyRegistered, IoatAnswer::SequenceError, 24),
+            (IoatError::NotRegistered, IoatAnswer::SequenceError, 24),
+            (
+                IoatError::RelaxedNotAvailable { iota: 0 },
+                IoatAnswer::OperandException,
+                16,
+            ),
+        ] {
+            assert_eq!((e.answer(), e.status()), (answer, status), "{e:?}");
+        }
     }
 
     #[test]

@@ -41,6 +41,7 @@ mod model;
 
 pub use function::{DmaLookup, TlbEntry};
 pub use function::{FunctionDma, Ioat, IoatAnswer, IoatError, IoatMode, IoatRequest, Iommu};
+pub use function::{MOD_STATUS_INSUF_RES, MOD_STATUS_SEQUENCE};
 pub use guest_mem::{GuestMemory, GuestMemoryError, VecMemory};
 pub use iotlb::{Extent, Iotlb, IotlbError, Translation};
 pub use rpcit::{DmaBudget, Event, EventSink, Limits, RpcitAnswer, RpcitOutcome, RpcitStats};
