@@ -127,6 +127,31 @@ debian_rust() {
     RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc "/usr/bin/$cmd" "$@"
 }
 
+# python_env: the python3 of a venv in $ZPCI_CACHE holding
+# tests/requirements.txt (hashes checked), made once per requirements and
+# Python version; tests/zpcitest is on its path. Prints the python path.
+python_env() {
+    local req=$ZPCI_ROOT/tests/requirements.txt key venv
+    need_tools python3:python3
+    if ! python3 -c 'import ensurepip' 2>/dev/null; then
+        need_tools python3-venv:/usr/share/doc/python3-venv
+        python3 -c 'import ensurepip' 2>/dev/null ||
+            die "python3 cannot make a venv (no ensurepip): install python3-venv"
+    fi
+    key=$({ cat "$req" && python3 --version; } | sha256sum | cut -c1-16)
+    venv=$ZPCI_CACHE/python-$key
+    if [[ ! -f $venv/done ]]; then
+        step "making the Python venv of the tests ($venv)"
+        rm -rf "$venv"
+        python3 -m venv "$venv" >&2 || die "python3 -m venv $venv failed"
+        "$venv/bin/pip" install --quiet --require-hashes --only-binary=:all: -r "$req" >&2 ||
+            die "pip could not install tests/requirements.txt into $venv (PyPI unreachable?)"
+        echo "$ZPCI_ROOT/tests" >"$(echo "$venv"/lib/python3*/site-packages)/zpcitest.pth"
+        touch "$venv/done"
+    fi
+    echo "$venv/bin/python"
+}
+
 # inputs_dir: the folder holding the pinned inputs, every file verified
 # against SHA256SUMS. Files not found locally are fetched by package name
 # with apt-get (Debian packages) or pip (wheels) into $ZPCI_CACHE/inputs.

@@ -22,11 +22,10 @@ all of it, in guest RAM and TCG's translation buffer, the rest), "stop ok|FAIL" 
 """
 
 import argparse
-import json
-import os
-import socket
 import sys
 import time
+
+from zpcitest.qmp import Gone, Qmp, Timeout
 
 UIDS = (0x10, 0x11, 0x12, 0x13)
 KINDS = ("virtio-net-pci", "virtio-blk-pci", "virtio-rng-pci")
@@ -35,90 +34,6 @@ STOP_UID = 0xFE
 
 class Fail(Exception):
     """A step that did not happen as it should."""
-
-
-class Qmp:
-    """A QMP connection that keeps the events it reads."""
-
-    def __init__(self, path, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise Fail(f"no QMP socket at {path} after {timeout} s")
-                time.sleep(0.1)
-        self.buf = b""
-        self.events = []
-        self.timeout = timeout
-        self.read_message()  # the greeting
-        self.command("qmp_capabilities")
-
-    def read_message(self):
-        deadline = time.monotonic() + self.timeout
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Fail("QMP: no answer")
-            self.sock.settimeout(left)
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout as e:
-                raise Fail("QMP: no answer") from e
-            if not chunk:
-                raise Fail("QMP: connection closed (QEMU gone?)")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def command(self, name, **args):
-        msg = {"execute": name}
-        if args:
-            msg["arguments"] = args
-        self.sock.sendall(json.dumps(msg).encode() + b"\n")
-        while True:
-            reply = self.read_message()
-            if "event" in reply:
-                self.events.append(reply)
-                continue
-            if "error" in reply:
-                raise Fail(f"{name}: {reply['error'].get('desc', reply['error'])}")
-            return reply.get("return")
-
-    def poll_events(self, wait):
-        """Reads what arrives within WAIT seconds into self.events."""
-        self.sock.settimeout(wait)
-        try:
-            chunk = self.sock.recv(65536)
-        except socket.timeout:
-            return
-        if not chunk:
-            raise Fail("QMP: connection closed (QEMU gone?)")
-        self.buf += chunk
-        while b"\n" in self.buf:
-            line, self.buf = self.buf.split(b"\n", 1)
-            msg = json.loads(line)
-            if "event" in msg:
-                self.events.append(msg)
-
-    def wait_deleted(self, ids, timeout):
-        """Waits for DEVICE_DELETED of every id in IDS."""
-        left = set(ids)
-        deadline = time.monotonic() + timeout
-        while left:
-            for ev in self.events:
-                if ev["event"] == "DEVICE_DELETED":
-                    left.discard(ev.get("data", {}).get("device"))
-            self.events = [e for e in self.events if e["event"] != "DEVICE_DELETED"]
-            if not left:
-                break
-            if time.monotonic() > deadline:
-                raise Fail(f"no DEVICE_DELETED for {sorted(left)} after {timeout} s")
-            self.poll_events(0.2)
 
 
 class Console:
@@ -142,17 +57,14 @@ class Console:
         self.pending = parts.pop()
         return parts
 
-    def wait_for(self, want, timeout, qmp=None):
+    def wait_for(self, want, timeout):
         """Waits for a line for which WANT(line) is true; returns it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in self.lines():
                 if want(line):
                     return line
-            if qmp is not None:
-                qmp.poll_events(0.05)
-            else:
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise Fail(f"the guest did not print the awaited line within {timeout} s")
 
 
@@ -192,32 +104,32 @@ def cycle(qmp, con, n, kind, profile, timeout):
     if kind == "virtio-net-pci":
         dargs["romfile"] = ""
     if kind == "virtio-blk-pci":
-        qmp.command("blockdev-add", driver="null-co", **{"node-name": node},
+        qmp.cmd("blockdev-add", driver="null-co", **{"node-name": node},
                     size=1 << 20, **{"read-zeroes": True})
         dargs["drive"] = node
     t0 = time.monotonic()
-    qmp.command("device_add", **zargs)
-    qmp.command("device_add", **dargs)
-    line = con.wait_for(lambda l: l.startswith(f"hotplug add {addr} "), timeout, qmp)
+    qmp.cmd("device_add", **zargs)
+    qmp.cmd("device_add", **dargs)
+    line = con.wait_for(lambda l: l.startswith(f"hotplug add {addr} "), timeout)
     driver = line.split()[-1]
     t1 = time.monotonic()
-    qmp.command("device_del", id=dev)
+    qmp.cmd("device_del", id=dev)
     try:
         qmp.wait_deleted((dev, zdev), timeout)
-    except Fail as e:
+    except Timeout as e:
         # Tell apart a request the guest never acted on from a stuck
         # unplug: ask once more (QEMU sends the guest a new request).
         again = "a second device_del"
         try:
-            qmp.command("device_del", id=dev)
+            qmp.cmd("device_del", id=dev)
             qmp.wait_deleted((dev, zdev), timeout)
             again += " completed"
-        except Fail as e2:
+        except (Gone, Timeout) as e2:
             again += f" failed too: {e2}"
         raise Fail(f"{e}; {again}") from e
-    con.wait_for(lambda l: l == f"hotplug remove {addr}", timeout, qmp)
+    con.wait_for(lambda l: l == f"hotplug remove {addr}", timeout)
     if kind == "virtio-blk-pci":
-        qmp.command("blockdev-del", **{"node-name": node})
+        qmp.cmd("blockdev-del", **{"node-name": node})
     t2 = time.monotonic()
     return (f"cycle {n} ok {kind} uid 0x{uid:x} profile {1 if profile else 0} "
             f"driver {driver} add_s {t1 - t0:.2f} del_s {t2 - t1:.2f}")
@@ -240,10 +152,10 @@ def main():
     ok = True
     con = Console(a.console)
     try:
-        qmp = Qmp(a.qmp, a.timeout)
-        con.wait_for(lambda l: l == "ZPCI-HOTPLUG-READY", a.boot_timeout, qmp)
+        qmp = Qmp.wait(a.qmp, time.monotonic() + a.timeout)
+        con.wait_for(lambda l: l == "ZPCI-HOTPLUG-READY", a.boot_timeout)
         print("ready ok")
-    except (Fail, OSError, ValueError) as e:
+    except (Fail, Gone, Timeout) as e:
         print(f"ready FAIL {e}")
         return 1
 
@@ -253,7 +165,7 @@ def main():
         profile = a.profile if a.profile and n % a.profile_every == 0 else ""
         try:
             print(cycle(qmp, con, n, kind, profile, a.timeout))
-        except (Fail, OSError, ValueError) as e:
+        except (Fail, Gone, Timeout) as e:
             print(f"cycle {n} FAIL {kind}: {e}")
             ok = False
             break
@@ -275,27 +187,18 @@ def main():
 
     if ok:
         try:
-            qmp.command("device_add", driver="zpci", id="hpstopz", uid=STOP_UID,
+            qmp.cmd("device_add", driver="zpci", id="hpstopz", uid=STOP_UID,
                         fid=STOP_UID, target="hpstop")
-            qmp.command("device_add", driver="virtio-rng-pci", id="hpstop")
-            con.wait_for(lambda l: l == "ZPCI-REPORT-END", a.timeout, qmp)
+            qmp.cmd("device_add", driver="virtio-rng-pci", id="hpstop")
+            con.wait_for(lambda l: l == "ZPCI-REPORT-END", a.timeout)
             print("stop ok")
-        except (Fail, OSError, ValueError) as e:
+        except (Fail, Gone, Timeout) as e:
             print(f"stop FAIL {e}")
             ok = False
-    try:
-        qmp.command("quit")
-        print("quit ok")
-    except Fail as e:
-        # QEMU may close the connection before its answer is read.
-        if "connection closed" in str(e):
-            print("quit ok")
-        else:
-            print(f"quit FAIL {e}")
-            ok = False
-    except (OSError, ValueError) as e:
-        print(f"quit FAIL {e}")
-        ok = False
+    # QEMU may close the connection before its answer is read.
+    qmp.quit()
+    qmp.close()
+    print("quit ok")
     return 0 if ok else 1
 
 

@@ -19,10 +19,11 @@ SPDX-License-Identifier: GPL-2.0-or-later
 import argparse
 import json
 import os
-import socket
 import struct
 import sys
 import time
+
+from zpcitest.qmp import Gone, Qmp, Timeout
 
 RESULTS_ADDR = 0x100000
 RESULTS_SIZE = 0x4000
@@ -34,42 +35,6 @@ MAGIC_DONE = 0x7A62656E63682D44
 KINDS = {1: "map", 2: "refresh", 3: "unmap", 4: "empty"}
 CHECKPOINTS = {1: "empty", 2: "mapped", 3: "unmapped"}
 LAYOUTS = {0: "contiguous", 1: "scattered"}
-
-
-class Gone(Exception):
-    """QEMU closed the socket or answered with an error."""
-
-
-class Qmp:
-    def __init__(self, path, deadline, pid_alive):
-        self.sock = None
-        while self.sock is None:
-            if not pid_alive():
-                raise Gone("QEMU exited before its QMP socket was up")
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(path)
-                self.sock = s
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("no QMP socket")
-                time.sleep(0.05)
-        self.f = self.sock.makefile("rw")
-        self.f.readline()
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.f.flush()
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise Gone("QMP closed during %s" % name)
-            r = json.loads(line)
-            if "return" in r:
-                return r["return"]
-            if "error" in r:
-                raise Gone("QMP %s: %s" % (name, r["error"].get("desc")))
 
 
 def running(pid):
@@ -148,7 +113,7 @@ def main():
     tmp = (a.raw or a.qmp) + ".head"
     try:
         pid = read_pid(a.pidfile, deadline, a.launcher)
-        q = Qmp(a.qmp, deadline, lambda: running(pid))
+        q = Qmp.wait(a.qmp, deadline, alive=lambda: running(pid))
         seen = 0
         marks = []
         state = None
@@ -188,11 +153,9 @@ def main():
             time.sleep(a.poll)
         state["checkpoints"] = marks
         state["peak_kib"] = memory(pid).get("VmHWM")
-        try:
-            q.cmd("quit")
-        except Gone:
-            pass
-    except TimeoutError as e:
+        q.quit()
+        q.close()
+    except (Timeout, TimeoutError) as e:
         print("zpci-bench: %s within %gs" % (e, a.timeout), file=sys.stderr)
         sys.exit(3)
     except (Gone, OSError) as e:
