@@ -74,6 +74,24 @@ step() {
     echo "[$(date +%H:%M:%S)] $*" >&2
 }
 
+# The checks of a test: check NAME EXPECTED GOT counts one and prints
+# "ok   NAME" or "FAIL NAME: expected ..., got ..."; checks_done NAME
+# prints "NAME: P passed, F failed" and fails when F > 0.
+passed=0 failed=0
+check() {
+    if [[ $2 == "$3" ]]; then
+        passed=$((passed + 1))
+        echo "ok   $1"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $1: expected '$2', got '${3:-<missing>}'"
+    fi
+}
+checks_done() {
+    echo "$1: $passed passed, $failed failed"
+    [[ $failed -eq 0 ]]
+}
+
 # need_tools "pkg:cmd ...": install missing Debian packages when root, else
 # print the exact install line and stop.
 need_tools() {
@@ -125,6 +143,24 @@ debian_rust() {
     shift
     /usr/bin/rustc --version
     RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc "/usr/bin/$cmd" "$@"
+}
+
+# guest_initrd DIR OUT: writes to OUT the test guest's initramfs (the one
+# of scripts/build-initramfs) with the tree DIR laid over it, as a second
+# cpio archive that the kernel unpacks after the first, so that DIR's files
+# win (DIR/init is the guest's /init). Prints the guest's kernel.
+guest_initrd() {
+    local dir=$1 out=$2 guest=()
+    need_tools cpio:cpio gzip:gzip
+    mapfile -t guest < <("$ZPCI_ROOT/scripts/build-initramfs")
+    [[ ${#guest[@]} -eq 2 && -f ${guest[0]} && -f ${guest[1]} ]] ||
+        die "scripts/build-initramfs did not produce the guest kernel and initrd (see its message above)"
+    {
+        cat "${guest[1]}" &&
+            (cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
+                cpio --quiet -o -H newc -R 0:0 --reproducible | gzip -6n)
+    } >"$out" || die "could not write the guest's initramfs $out"
+    echo "${guest[0]}"
 }
 
 # python_env: the python3 of a venv in $ZPCI_CACHE holding
