@@ -819,6 +819,10 @@ mod tests {
     /// function with values unlike QEMU's defaults everywhere the guest
     /// can see them, in a container with a small `DMA_AVAIL`.
     fn crafted() -> HostProfile {
+        crafted_with_dma_avail(0x800)
+    }
+
+    fn crafted_with_dma_avail(dma_avail: u32) -> HostProfile {
         let e = Endian::Big;
         let base = ZpciBase {
             offset: 0,
@@ -857,7 +861,7 @@ mod tests {
             .build();
         let iommu = Info::iommu(e)
             .cap(fx::migration(e))
-            .cap(fx::dma_avail(e, 0x800))
+            .cap(fx::dma_avail(e, dma_avail))
             .cap(fx::iova(e, 1, &[(0x2_0000_0000, 0x3_ffff_ffff)]))
             .build();
         HostProfile {
@@ -875,20 +879,25 @@ mod tests {
             .join(name)
     }
 
-    /// The checked-in crafted profile is what the writer makes today; set
-    /// `ZPCI_RS_BLESS=1` to write it again after changing `crafted`.
+    /// The checked-in crafted profiles are what the writer makes today;
+    /// set `ZPCI_RS_BLESS=1` to write them again after changing `crafted`.
     #[test]
     fn crafted_fixture_is_the_writers() {
-        let want = crafted().to_bytes().unwrap();
-        let path = fixture_path("replay-sample.zpcihost");
-        if std::env::var_os("ZPCI_RS_BLESS").is_some() {
-            std::fs::write(&path, &want).unwrap();
+        for (name, profile) in [
+            ("replay-sample.zpcihost", crafted()),
+            ("replay-small-dma.zpcihost", crafted_with_dma_avail(0x200)),
+        ] {
+            let want = profile.to_bytes().unwrap();
+            let path = fixture_path(name);
+            if std::env::var_os("ZPCI_RS_BLESS").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            assert!(
+                std::fs::read(&path).unwrap_or_default() == want,
+                "{} is stale: run ZPCI_RS_BLESS=1 cargo test crafted_fixture",
+                path.display()
+            );
         }
-        assert!(
-            std::fs::read(&path).unwrap_or_default() == want,
-            "{} is stale: run ZPCI_RS_BLESS=1 cargo test crafted_fixture",
-            path.display()
-        );
     }
 
     // The checked-in fixtures, parsed.
