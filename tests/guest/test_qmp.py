@@ -20,11 +20,11 @@ from zpcitest.guest import ROOT, Guest
 PROFILE = ROOT / "tests/fixtures/replay-sample.zpcihost"
 FIDS = [0x0, 0xC, 0x20, 0x21]
 
-pytestmark = pytest.mark.quick
+pytestmark = [pytest.mark.quick, pytest.mark.zpci_rs]
 
 
 @pytest.fixture(scope="module")
-def run(qemu, guest_image, tmp_path_factory):
+def run(qemu, guest_image, guest_timeout, tmp_path_factory):
     work = tmp_path_factory.mktemp("qmp")
     trace = work / "trace.log"
     extra = [
@@ -37,7 +37,8 @@ def run(qemu, guest_image, tmp_path_factory):
         extra += ["-device", "zpci,uid=%#x,fid=%#x,target=rep%d,host-profile=%s"
                   % (uid, uid, i, PROFILE),
                   "-device", "virtio-rng-pci,id=rep%d" % i]
-    with Guest(qemu, guest_image, work, extra=extra, no_shutdown=True) as g:
+    with Guest(qemu, guest_image, work, extra=extra, no_shutdown=True,
+               timeout=guest_timeout) as g:
         g.wait_stopped()
         query = g.qmp.cmd("x-query-zpci")
         info = g.qmp.hmp("info zpci")

@@ -95,10 +95,25 @@ class Guest:
                                  "(console: %s)" % self.console)
             time.sleep(0.5)
 
+    def wait_exit(self):
+        """Waits for QEMU to exit (the guest powered off); kills it at
+        the deadline."""
+        try:
+            self.proc.wait(timeout=max(0.0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise GuestError("the guest did not power off in time "
+                             "(console: %s)" % self.console) from None
+        if self.proc.returncode != 0:
+            raise GuestError("QEMU exited with status %d: %s"
+                             % (self.proc.returncode, self.qemu_says()))
+
     def close(self):
         """Quits QEMU (or kills it) and waits for it."""
         if getattr(self, "qmp", None) is not None:
-            self.qmp.quit()
+            if self.proc.poll() is None:
+                self.qmp.quit()
             self.qmp.close()
         try:
             self.proc.wait(timeout=30)
