@@ -165,7 +165,9 @@ guest_initrd() {
 
 # python_env: the python3 of a venv in $ZPCI_CACHE holding
 # tests/requirements.txt (hashes checked), made once per requirements and
-# Python version; tests/zpcitest is on its path. Prints the python path.
+# Python version, shared by every checkout. Prints the python path. The
+# checkout's own tests/ (zpcitest) goes on PYTHONPATH, on the next line.
+export PYTHONPATH="$ZPCI_ROOT/tests${PYTHONPATH:+:$PYTHONPATH}"
 python_env() {
     local req=$ZPCI_ROOT/tests/requirements.txt key venv
     need_tools python3:python3
@@ -174,7 +176,7 @@ python_env() {
         python3 -c 'import ensurepip' 2>/dev/null ||
             die "python3 cannot make a venv (no ensurepip): install python3-venv"
     fi
-    key=$({ cat "$req" && python3 --version; } | sha256sum | cut -c1-16)
+    key=$({ cat "$req" && python3 --version && echo "no checkout path"; } | sha256sum | cut -c1-16)
     venv=$ZPCI_CACHE/python-$key
     if [[ ! -f $venv/done ]]; then
         step "making the Python venv of the tests ($venv)"
@@ -182,7 +184,6 @@ python_env() {
         python3 -m venv "$venv" >&2 || die "python3 -m venv $venv failed"
         "$venv/bin/pip" install --quiet --require-hashes --only-binary=:all: -r "$req" >&2 ||
             die "pip could not install tests/requirements.txt into $venv (PyPI unreachable?)"
-        echo "$ZPCI_ROOT/tests" >"$(echo "$venv"/lib/python3*/site-packages)/zpcitest.pth"
         touch "$venv/done"
     fi
     echo "$venv/bin/python"
